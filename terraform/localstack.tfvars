@@ -1,0 +1,18 @@
+# LocalStack community 4.14 (tflocal apply, `make localstack-test`): the same root module with
+# the parts LocalStack lacks switched off. Only settings that differ from variables.tf are here.
+
+# KMS is not among the services the LocalStack runs (SERVICES in scripts/localstack.sh):
+# no stream encryption, no KMS table encryption.
+change_stream_kms_key_id             = null
+table_server_side_encryption_enabled = false
+
+# LocalStack does not report ApproximateCreationDateTimePrecision back (DescribeKinesisStreamingDestination),
+# so a set value would never converge: leave DynamoDB's default.
+table_streaming_destination_precision = null
+
+# SNS is not among the services the LocalStack runs.
+enable_alarm_topic = false
+
+# Throwaway stack: let destroy remove the table and the bucket with its objects.
+table_deletion_protection_enabled = false
+archive_force_destroy             = true

@@ -1,0 +1,74 @@
+variable "bucket_name" {
+  description = "Name of the bucket."
+  type        = string
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete the bucket with every object in it."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a KMS key for SSE-KMS (with an S3 Bucket Key); null uses SSE-S3."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Lifecycle
+################################################################################
+
+variable "transition_days" {
+  description = "Days after which objects move to transition_storage_class; null keeps them in STANDARD."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.transition_days == null || try(var.transition_days >= 0, false)
+    error_message = "transition_days must be 0 or more (or null)."
+  }
+}
+
+variable "transition_storage_class" {
+  description = "Storage class objects move to. Valid values are STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER and DEEP_ARCHIVE."
+  type        = string
+  default     = "STANDARD_IA"
+  nullable    = false
+
+  validation {
+    condition     = contains(["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"], var.transition_storage_class)
+    error_message = "transition_storage_class must be STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE."
+  }
+}
+
+variable "expiration_days" {
+  description = "Days after which objects expire; null keeps them forever."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.expiration_days == null || try(var.expiration_days >= 1, false)
+    error_message = "expiration_days must be at least 1 (or null)."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which noncurrent object versions are removed."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be at least 1."
+  }
+}
+
+variable "tags" {
+  description = "Tags of the bucket."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}

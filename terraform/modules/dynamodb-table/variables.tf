@@ -1,0 +1,120 @@
+################################################################################
+# Table
+################################################################################
+
+variable "name" {
+  description = "Name of the table."
+  type        = string
+}
+
+variable "hash_key" {
+  description = "Partition key: attribute name and type (S, N or B)."
+  type = object({
+    name = string
+    type = string
+  })
+  nullable = false
+
+  validation {
+    condition     = contains(["S", "N", "B"], var.hash_key.type)
+    error_message = "hash_key.type must be S, N or B."
+  }
+}
+
+variable "range_key" {
+  description = "Sort key: attribute name and type (S, N or B); null for a table without one."
+  type = object({
+    name = string
+    type = string
+  })
+  default = null
+
+  validation {
+    condition     = var.range_key == null || contains(["S", "N", "B"], try(var.range_key.type, ""))
+    error_message = "range_key.type must be S, N or B."
+  }
+}
+
+variable "billing_mode" {
+  description = "Valid values are PAY_PER_REQUEST and PROVISIONED (then set read_capacity and write_capacity)."
+  type        = string
+  default     = "PAY_PER_REQUEST"
+  nullable    = false
+
+  validation {
+    condition     = contains(["PAY_PER_REQUEST", "PROVISIONED"], var.billing_mode)
+    error_message = "billing_mode must be PAY_PER_REQUEST or PROVISIONED."
+  }
+}
+
+variable "read_capacity" {
+  description = "Read capacity units; only with billing_mode = PROVISIONED."
+  type        = number
+  default     = null
+}
+
+variable "write_capacity" {
+  description = "Write capacity units; only with billing_mode = PROVISIONED."
+  type        = number
+  default     = null
+}
+
+variable "point_in_time_recovery_enabled" {
+  description = "Enable point-in-time recovery."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "deletion_protection_enabled" {
+  description = "Protect the table from deletion."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "server_side_encryption_enabled" {
+  description = "Encrypt with a KMS key (kms_key_arn, or the AWS managed key alias/aws/dynamodb when null); false keeps the AWS owned key."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a customer managed KMS key; null uses the AWS managed key."
+  type        = string
+  default     = null
+}
+
+variable "ttl_attribute_name" {
+  description = "Attribute holding each item's expiry time (epoch seconds); null leaves TTL off."
+  type        = string
+  default     = null
+}
+
+################################################################################
+# Kinesis streaming destination
+################################################################################
+
+variable "kinesis_stream_arn" {
+  description = "ARN of the Kinesis data stream DynamoDB writes the table's change records to."
+  type        = string
+}
+
+variable "streaming_destination_precision" {
+  description = "Precision of ApproximateCreationDateTime in the change records. Valid values are MILLISECOND and MICROSECOND; null leaves DynamoDB's default."
+  type        = string
+  default     = "MICROSECOND"
+
+  validation {
+    condition     = var.streaming_destination_precision == null || contains(["MILLISECOND", "MICROSECOND"], coalesce(var.streaming_destination_precision, "-"))
+    error_message = "streaming_destination_precision must be MILLISECOND, MICROSECOND or null."
+  }
+}
+
+variable "tags" {
+  description = "Tags of the table."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}

@@ -1,0 +1,47 @@
+variable "name" {
+  description = "Name of the stream."
+  type        = string
+}
+
+variable "stream_mode" {
+  description = "Capacity mode. Valid values are ON_DEMAND and PROVISIONED (then set shard_count)."
+  type        = string
+  default     = "ON_DEMAND"
+  nullable    = false
+
+  validation {
+    condition     = contains(["ON_DEMAND", "PROVISIONED"], var.stream_mode)
+    error_message = "stream_mode must be ON_DEMAND or PROVISIONED."
+  }
+}
+
+variable "shard_count" {
+  description = "Number of shards; only with stream_mode = PROVISIONED."
+  type        = number
+  default     = null
+}
+
+variable "retention_period" {
+  description = "Hours the stream keeps records (24 to 8760)."
+  type        = number
+  default     = 24
+  nullable    = false
+
+  validation {
+    condition     = var.retention_period >= 24 && var.retention_period <= 8760
+    error_message = "retention_period must be between 24 and 8760."
+  }
+}
+
+variable "kms_key_id" {
+  description = "KMS key that encrypts the stream: alias (e.g. the AWS managed alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted."
+  type        = string
+  default     = "alias/aws/kinesis"
+}
+
+variable "tags" {
+  description = "Tags of the stream."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}

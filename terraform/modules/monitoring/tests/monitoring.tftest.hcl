@@ -1,0 +1,112 @@
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = {
+      region = "us-east-1"
+    }
+  }
+
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:us-east-1:123456789012:test-alarms"
+    }
+  }
+}
+
+variables {
+  name_prefix          = "test"
+  alarm_topic_name     = "test-alarms"
+  dashboard_name       = "test"
+  table_name           = "test-table"
+  change_stream_name   = "test-changes"
+  function_name        = "test-transform"
+  delivery_stream_name = "test-delivery"
+}
+
+run "alarms_on_every_link" {
+  command = apply
+
+  assert {
+    condition = toset([for alarm in aws_cloudwatch_metric_alarm.this : "${alarm.namespace} ${alarm.metric_name} ${jsonencode(alarm.dimensions)}"]) == toset([
+      "AWS/Kinesis GetRecords.IteratorAgeMilliseconds {\"StreamName\":\"test-changes\"}",
+      "AWS/Firehose DeliveryToS3.DataFreshness {\"DeliveryStreamName\":\"test-delivery\"}",
+      "AWS/Firehose ExecuteProcessing.Success {\"DeliveryStreamName\":\"test-delivery\"}",
+      "AWS/Firehose DeliveryToS3.Success {\"DeliveryStreamName\":\"test-delivery\"}",
+      "AWS/Lambda Errors {\"FunctionName\":\"test-transform\"}",
+      "AWS/Lambda Throttles {\"FunctionName\":\"test-transform\"}",
+    ])
+    error_message = "Each link must have its alarm on the right resource."
+  }
+
+  assert {
+    condition     = strcontains(one(aws_cloudwatch_metric_alarm.table_streaming_throttles[0].metric_query).expression, "ThrottledPutRecordCount") && strcontains(one(aws_cloudwatch_metric_alarm.table_streaming_throttles[0].metric_query).expression, "TableName = 'test-table'")
+    error_message = "The streaming-destination throttling alarm must watch the table."
+  }
+
+  assert {
+    condition     = alltrue([for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_actions == toset(["arn:aws:sns:us-east-1:123456789012:test-alarms"])])
+    error_message = "Alarms must notify the alarm topic."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["delivery-data-freshness"].threshold == 900 && aws_cloudwatch_metric_alarm.this["change-stream-iterator-age"].threshold == 600000
+    error_message = "Thresholds must come from the variables."
+  }
+
+  assert {
+    condition     = output.dashboard_name == "test" && length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets) == 8
+    error_message = "The dashboard must exist with a widget per metric group."
+  }
+}
+
+run "everything_off" {
+  command = plan
+
+  variables {
+    enable_alarms    = false
+    enable_dashboard = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 0 && length(aws_cloudwatch_metric_alarm.table_streaming_throttles) == 0 && length(aws_sns_topic.alarms) == 0 && length(aws_cloudwatch_dashboard.this) == 0
+    error_message = "Switches must remove alarms, topic and dashboard."
+  }
+
+  assert {
+    condition     = output.alarm_topic_arn == null && output.dashboard_name == null
+    error_message = "Outputs of switched-off parts must be null."
+  }
+}
+
+run "no_topic_uses_given_actions" {
+  command = plan
+
+  variables {
+    enable_alarm_topic = false
+    alarm_actions      = ["arn:aws:sns:us-east-1:123456789012:ops"]
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.alarms) == 0 && alltrue([for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_actions == toset(["arn:aws:sns:us-east-1:123456789012:ops"])])
+    error_message = "Without the topic, alarms must notify the given actions."
+  }
+}
+
+run "invalid_iterator_age_threshold" {
+  command = plan
+
+  variables {
+    iterator_age_threshold_ms = 0
+  }
+
+  expect_failures = [var.iterator_age_threshold_ms]
+}
+
+run "invalid_data_freshness_threshold" {
+  command = plan
+
+  variables {
+    data_freshness_threshold_seconds = 0
+  }
+
+  expect_failures = [var.data_freshness_threshold_seconds]
+}

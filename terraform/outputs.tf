@@ -1,0 +1,110 @@
+# Exact names are part of the cross-team contract: change_archive.stack reads `terraform output -json`.
+
+output "region" {
+  description = "Region the stack is deployed in."
+  value       = local.region
+}
+
+################################################################################
+# Table
+################################################################################
+
+output "table_name" {
+  description = "Name of the DynamoDB table whose changes are archived."
+  value       = module.table.table_name
+}
+
+output "table_arn" {
+  description = "ARN of the DynamoDB table."
+  value       = module.table.table_arn
+}
+
+output "table_hash_key" {
+  description = "Name of the table's partition (hash) key attribute."
+  value       = module.table.table_hash_key
+}
+
+output "table_range_key" {
+  description = "Name of the table's sort (range) key attribute; null if the table has none."
+  value       = module.table.table_range_key
+}
+
+################################################################################
+# Change stream
+################################################################################
+
+output "change_stream_name" {
+  description = "Name of the Kinesis data stream DynamoDB writes change records to."
+  value       = module.change_stream.stream_name
+}
+
+output "change_stream_arn" {
+  description = "ARN of the change stream."
+  value       = module.change_stream.stream_arn
+}
+
+################################################################################
+# Transform function
+################################################################################
+
+output "transform_function_name" {
+  description = "Name of the transform Lambda function (the delivery stream's processor)."
+  value       = module.transform.function_name
+}
+
+output "transform_function_arn" {
+  description = "ARN of the transform Lambda function."
+  value       = module.transform.function_arn
+}
+
+################################################################################
+# Delivery stream
+################################################################################
+
+output "delivery_stream_name" {
+  description = "Name of the Firehose delivery stream."
+  value       = module.delivery_stream.delivery_stream_name
+}
+
+output "delivery_stream_arn" {
+  description = "ARN of the Firehose delivery stream."
+  value       = module.delivery_stream.delivery_stream_arn
+}
+
+################################################################################
+# Archive
+################################################################################
+
+output "archive_bucket_name" {
+  description = "Name of the S3 bucket holding the archive."
+  value       = module.archive.bucket_name
+}
+
+output "archive_bucket_arn" {
+  description = "ARN of the archive bucket."
+  value       = module.archive.bucket_arn
+}
+
+output "archive_prefix" {
+  description = "Key prefix of the archived change records."
+  value       = var.archive_prefix
+}
+
+output "error_prefix" {
+  description = "Key prefix of records the delivery stream could not process or deliver."
+  value       = var.error_prefix
+}
+
+################################################################################
+# Monitoring
+################################################################################
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic the alarms notify; null if none was created."
+  value       = module.monitoring.alarm_topic_arn
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard; null if none was created."
+  value       = module.monitoring.dashboard_name
+}

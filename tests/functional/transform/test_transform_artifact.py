@@ -1,0 +1,132 @@
+"""The artifact: reproducible, runtime files only, small, and importable in a fresh interpreter."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+BUILDER = ROOT / "scripts" / "build_artifact.py"
+EVENT = ROOT / "tests" / "events" / "firehose_changes.json"
+WHEEL_CACHE = ROOT / "build" / "wheels"  # shared with `make package`: PyPI is asked once
+PYTHON_313 = shutil.which("python3.13") and Path.home() / ".pyenv/versions/3.13.0/bin/python3.13"
+
+_SMOKE = """
+import json, sys
+sys.path.insert(0, sys.argv[2])  # /var/task on Lambda
+from transform_lambda import _json
+from transform_lambda.handler import lambda_handler
+event = json.load(open(sys.argv[1]))
+response = lambda_handler(event, None)
+assert [r["result"] for r in response["records"]] == ["Ok"] * 4, response
+print(_json.JSON_LIBRARY)
+"""
+
+
+def _build(arch: str, output: Path) -> bytes:
+    completed = subprocess.run(  # noqa: S603
+        [sys.executable, str(BUILDER), "--arch", arch, "--output", str(output),
+         "--cache-dir", str(WHEEL_CACHE)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    if completed.returncode != 0 and "cannot fetch" in completed.stderr:
+        pytest.skip(f"orjson wheel not obtainable here: {completed.stderr.strip()}")
+    assert completed.returncode == 0, completed.stderr
+    content = output.read_bytes()
+    import base64  # noqa: PLC0415
+
+    assert base64.b64encode(hashlib.sha256(content).digest()).decode() in completed.stdout
+    return content
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("dist") / "transform_lambda.zip"
+    _build("x86_64", output)
+    return output
+
+
+def test_builds_are_byte_identical(artifact: Path, tmp_path: Path) -> None:
+    # GIVEN one build WHEN built again THEN the bytes are identical
+    assert _build("x86_64", tmp_path / "again.zip") == artifact.read_bytes()
+
+
+def test_artifact_holds_runtime_files_only(artifact: Path) -> None:
+    with zipfile.ZipFile(artifact) as archive:
+        infos = archive.infolist()
+    names = [info.filename for info in infos]
+    assert names == sorted(names)
+    assert artifact.stat().st_size <= 1024 * 1024
+    assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in infos)
+    assert all(info.external_attr >> 16 == 0o100644 for info in infos)
+    assert not [
+        n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyi")) or "test" in n
+    ]
+    assert "transform_lambda/handler.py" in names
+    assert any(n.startswith("orjson/orjson.cpython-313-x86_64") for n in names)
+
+
+def test_arm64_artifact_bundles_the_aarch64_wheel(tmp_path: Path) -> None:
+    with zipfile.ZipFile(_build_path(tmp_path, "arm64")) as archive:
+        assert any("aarch64" in n for n in archive.namelist())
+
+
+def _build_path(tmp_path: Path, arch: str) -> Path:
+    output = tmp_path / f"{arch}.zip"
+    _build(arch, output)
+    return output
+
+
+def _extract(artifact: Path, target: Path, *, keep_orjson: bool) -> Path:
+    with zipfile.ZipFile(artifact) as archive:
+        archive.extractall(target)
+    if not keep_orjson:
+        shutil.rmtree(target / "orjson")
+    return target
+
+
+@pytest.mark.skipif(not (PYTHON_313 and Path(PYTHON_313).exists()), reason="no Python 3.13 here")
+def test_artifact_runs_with_orjson_on_python_313(artifact: Path, tmp_path: Path) -> None:
+    # GIVEN the x86_64 artifact unpacked as Lambda does WHEN a fresh isolated 3.13 runs the handler
+    task = _extract(artifact, tmp_path / "task", keep_orjson=True)
+    completed = subprocess.run(  # noqa: S603
+        [str(PYTHON_313), "-I", "-S", "-c", _SMOKE, str(EVENT), str(task)],
+        cwd=task, capture_output=True, text=True, check=False, env={"PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    # THEN it answers with the bundled orjson
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[-1] == "orjson"
+
+
+def test_artifact_runs_without_orjson(artifact: Path, tmp_path: Path) -> None:
+    # GIVEN the artifact without orjson WHEN run by an interpreter without site-packages
+    task = _extract(artifact, tmp_path / "task", keep_orjson=False)
+    completed = subprocess.run(  # noqa: S603
+        [sys.executable, "-I", "-S", "-c", _SMOKE, str(EVENT), str(task)],
+        cwd=task, capture_output=True, text=True, check=False, env={"PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    # THEN it still answers, with the standard library's json
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[-1] == "json"
+
+
+def test_unfetchable_wheel_fails_clearly(tmp_path: Path) -> None:
+    # GIVEN an empty wheel cache and an unreachable package index
+    env = dict(os.environ, PIP_INDEX_URL="http://127.0.0.1:9/simple", PIP_RETRIES="0",
+               PIP_TIMEOUT="2", PIP_NO_INDEX="0", PIP_FIND_LINKS="")  # fmt: skip
+    completed = subprocess.run(  # noqa: S603
+        [sys.executable, str(BUILDER), "--arch", "arm64", "--output", str(tmp_path / "a.zip"),
+         "--cache-dir", str(tmp_path / "wheels")],
+        capture_output=True, text=True, check=False, env=env, timeout=120,
+    )  # fmt: skip
+    # THEN the build stops with one clear error and writes no artifact
+    assert completed.returncode == 1
+    assert "cannot fetch the orjson" in completed.stderr
+    assert not (tmp_path / "a.zip").exists()

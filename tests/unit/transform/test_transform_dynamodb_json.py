@@ -1,0 +1,235 @@
+"""DynamoDB JSON → plain JSON: every type tag, the number rule, depth and size limits."""
+
+from __future__ import annotations
+
+import base64
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from transform_lambda.dynamodb_json import (
+    MAX_NESTING_DEPTH,
+    DynamoDBJSONError,
+    item,
+    number,
+    value,
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [
+        ({"S": "héllo"}, "héllo"),
+        ({"S": ""}, ""),
+        ({"N": "42"}, 42),
+        ({"N": "-7"}, -7),
+        ({"N": "12.5"}, 12.5),
+        ({"B": "AAEC"}, "AAEC"),
+        ({"BOOL": True}, True),
+        ({"BOOL": False}, False),
+        ({"NULL": True}, None),
+        ({"SS": ["a", "b"]}, ["a", "b"]),
+        ({"NS": ["1", "2.5"]}, [1, 2.5]),
+        ({"BS": ["AAEC", "AwQ="]}, ["AAEC", "AwQ="]),
+        ({"L": [{"S": "x"}, {"N": "1"}, {"NULL": True}]}, ["x", 1, None]),
+        ({"M": {"a": {"M": {"b": {"BOOL": False}}}}}, {"a": {"b": False}}),
+        ({"L": []}, []),
+        ({"M": {}}, {}),
+    ],
+)
+def test_each_type_tag_maps_to_plain_json(typed: dict[str, Any], plain: object) -> None:
+    # GIVEN one typed attribute value WHEN it is converted THEN the plain value comes out
+    assert value(typed) == plain
+    # AND the item path (with its inlined fast paths) agrees
+    assert item({"attr": typed}) == {"attr": plain}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0),
+        ("9223372036854775807", 2**63 - 1),  # int64 max: still an integer
+        ("-9223372036854775808", -(2**63)),
+        ("9223372036854775808", "9223372036854775808"),  # beyond 64 bits, not a double: string
+        ("123456789012345678901234567890", "123456789012345678901234567890"),
+        ("100000000000000000000", 1e20),  # beyond 64 bits but exact as a double
+        ("0.1", 0.1),
+        ("-3.25", -3.25),
+        ("12.0", 12),  # integral values are integers
+        ("1E+2", 100),
+        ("1.5E-130", 1.5e-130),  # DynamoDB's smallest magnitudes
+        (
+            "9.9999999999999999999999999999999999999E+125",
+            "9.9999999999999999999999999999999999999E+125",
+        ),
+        ("0.12345678901234567890", "0.12345678901234567890"),  # 20 digits: kept as text
+        ("1.0000000000000002", 1.0000000000000002),  # 17 digits that a double holds
+    ],
+)
+def test_number_rule(text: str, expected: object) -> None:
+    # GIVEN a DynamoDB number WHEN converted THEN it follows the documented rule
+    result = number(text)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "abc", "1_000", " 1", "1e", "--1", "nan", "inf", "0x10", "١٢"]
+)
+def test_malformed_numbers_are_rejected(text: str) -> None:
+    # GIVEN text that is not a DynamoDB number WHEN converted THEN a DynamoDBJSONError is raised
+    with pytest.raises(DynamoDBJSONError):
+        number(text)
+
+
+def test_huge_exponent_does_not_build_a_huge_integer() -> None:
+    # GIVEN a number with an absurd exponent WHEN converted THEN it is kept as text, quickly
+    assert number("1E+999999999") == "1E+999999999"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"Q": "x"},  # unknown tag
+        {"S": "a", "N": "1"},  # two tags
+        {},  # no tag
+        {"S": 5},
+        {"N": 5},
+        {"BOOL": "true"},
+        {"NULL": False},
+        {"SS": "a"},
+        {"SS": [1]},
+        {"NS": ["x"]},
+        {"B": "not base64!"},
+        {"BS": ["AAEC", 7]},
+        {"L": {"S": "x"}},
+        {"L": ["bare string"]},
+        {"M": ["not", "a", "map"]},
+        {"M": {"a": "bare"}},
+    ],
+)
+def test_invalid_typed_values_raise(typed: dict[str, Any]) -> None:
+    # GIVEN a value that is not DynamoDB JSON WHEN converted THEN a DynamoDBJSONError is raised
+    with pytest.raises(DynamoDBJSONError):
+        item({"attr": typed})
+
+
+def _nested_maps(levels: int) -> dict[str, Any]:
+    typed: dict[str, Any] = {"S": "leaf"}
+    for _ in range(levels):
+        typed = {"M": {"child": typed}}
+    return {"top": typed}
+
+
+def _nested_lists(levels: int) -> dict[str, Any]:
+    typed: dict[str, Any] = {"N": "1"}
+    for _ in range(levels):
+        typed = {"L": [typed]}
+    return {"top": typed}
+
+
+def test_nesting_to_dynamodb_maximum_depth_works() -> None:
+    # GIVEN maps and lists nested 32 levels deep (DynamoDB's maximum)
+    # WHEN converted THEN the leaf is reached
+    plain: Any = item(_nested_maps(MAX_NESTING_DEPTH))["top"]
+    for _ in range(MAX_NESTING_DEPTH - 1):
+        plain = plain["child"]
+    assert plain == {"child": "leaf"}
+    assert item(_nested_lists(MAX_NESTING_DEPTH)) is not None
+
+
+def test_nesting_deeper_than_dynamodb_allows_is_rejected() -> None:
+    # GIVEN 33 levels WHEN converted THEN it is not DynamoDB JSON
+    with pytest.raises(DynamoDBJSONError, match="nesting"):
+        item(_nested_maps(MAX_NESTING_DEPTH + 1))
+    with pytest.raises(DynamoDBJSONError, match="nesting"):
+        item(_nested_lists(MAX_NESTING_DEPTH + 1))
+
+
+def test_item_of_maximum_size_converts() -> None:
+    # GIVEN a 400 KB item (DynamoDB's maximum) of strings, numbers and binary
+    blob = base64.b64encode(bytes(range(256)) * 400).decode()
+    typed = {f"a{i}": {"S": "x" * 1000} for i in range(250)}
+    typed |= {f"n{i}": {"N": str(i)} for i in range(1000)} | {"blob": {"B": blob}}
+    # WHEN converted THEN every attribute is there, unchanged in size
+    plain = item(typed)
+    assert len(plain) == 1251
+    assert plain["blob"] == blob
+    assert sum(len(v) for v in plain.values() if isinstance(v, str)) > 380_000
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+_texts = st.text(max_size=20)
+_binaries = st.binary(max_size=32).map(lambda b: base64.b64encode(b).decode())
+_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: d == 0 or -130 <= d.adjusted() <= 125
+)
+
+
+def _typed_and_plain(depth: int) -> st.SearchStrategy[tuple[Any, Any]]:
+    leaves = st.one_of(
+        _texts.map(lambda s: ({"S": s}, s)),
+        _binaries.map(lambda b: ({"B": b}, b)),
+        st.booleans().map(lambda b: ({"BOOL": b}, b)),
+        st.just(({"NULL": True}, None)),
+        _decimals.map(lambda d: ({"N": str(d)}, d)),
+        st.lists(_texts, max_size=4, unique=True).map(lambda ss: ({"SS": ss}, ss)),
+    )
+    if depth == 0:
+        return leaves
+    children = _typed_and_plain(depth - 1)
+    return st.one_of(
+        leaves,
+        st.lists(children, max_size=4).map(
+            lambda pairs: ({"L": [t for t, _ in pairs]}, [p for _, p in pairs])
+        ),
+        st.dictionaries(_texts, children, max_size=4).map(
+            lambda pairs: (
+                {"M": {k: t for k, (t, _) in pairs.items()}},
+                {k: p for k, (_, p) in pairs.items()},
+            )
+        ),
+    )
+
+
+def _same(plain: Any, expected: Any) -> bool:
+    if isinstance(expected, Decimal):
+        if isinstance(plain, str):  # kept as text: exactly the decimal, and not double-safe
+            return Decimal(plain) == expected
+        return isinstance(plain, (int, float)) and Decimal(repr(plain)) == expected
+    if isinstance(expected, list):
+        return len(plain) == len(expected) and all(map(_same, plain, expected))
+    if isinstance(expected, dict):
+        return plain.keys() == expected.keys() and all(
+            _same(plain[k], expected[k]) for k in expected
+        )
+    return type(plain) is type(expected) and plain == expected
+
+
+@given(_typed_and_plain(depth=3))
+def test_random_values_round_trip_to_plain_json(pair: tuple[Any, Any]) -> None:
+    # GIVEN a random DynamoDB value and the plain value it stands for
+    typed, expected = pair
+    # WHEN converted THEN the plain JSON value is the same value, numbers without lost digits
+    assert _same(value(typed), expected)
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
+def test_every_int64_stays_an_exact_integer(integer: int) -> None:
+    assert number(str(integer)) == integer
+
+
+@given(_decimals)
+def test_numbers_are_exact_or_text(decimal: Decimal) -> None:
+    # GIVEN any DynamoDB-range decimal WHEN converted THEN no digit is lost
+    result = number(str(decimal))
+    if isinstance(result, str):
+        assert Decimal(result) == decimal
+    elif isinstance(result, int):
+        assert result == decimal
+    else:
+        assert Decimal(repr(result)) == decimal
