@@ -1,0 +1,371 @@
+"""The operator CLI: ``pipeline seed | verify | backfill | tail``, against AWS or LocalStack.
+
+Resource names come from the root module's ``terraform output -json`` (``--outputs`` file, or
+``terraform output`` run in ``--terraform-dir``); nothing is typed twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
+
+from change_archive import aws
+from change_archive.archive import ArchiveError
+from change_archive.backfill import (
+    Backfill,
+    BackfillError,
+    Options,
+    Progress,
+    RetryPolicy,
+    Target,
+    open_checkpoint,
+)
+from change_archive.seed import SeedError, seed
+from change_archive.stack import Stack, StackError
+from change_archive.tail import TailOptions, parse_since, tail
+from change_archive.verify import VerifyError, run_verify
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_s3 import S3Client
+
+PACKAGE = "dynamodb-change-archive"
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+# Errors that are the operator's to fix: shown as one line, never a traceback.
+OPERATOR_ERRORS = (StackError, BackfillError, VerifyError, SeedError, ArchiveError)
+_PERMISSION_CODES = (
+    "AccessDenied",  # AccessDenied, AccessDeniedException
+    "UnauthorizedOperation",
+    "UnrecognizedClient",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "InvalidSignature",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+)
+_NOT_FOUND_CODES = ("ResourceNotFoundException", "NoSuchBucket", "NoSuchKey", "NotFound", "404")
+
+
+_BOTOCORE_HINTS: tuple[tuple[type[BotoCoreError], str], ...] = (
+    (
+        EndpointConnectionError,
+        "{error}: is the endpoint right (--endpoint-url / AWS_ENDPOINT_URL) and up?",
+    ),
+    (
+        NoCredentialsError,
+        "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+    ),
+    (NoRegionError, "no AWS region: pass --region or set AWS_REGION"),
+)
+
+
+def describe_error(error: BaseException) -> str | None:
+    """One line for an error the operator can fix; None for anything else (a bug)."""
+    if isinstance(error, OPERATOR_ERRORS):
+        return str(error)
+    if isinstance(error, ClientError):
+        return _describe_client_error(error)
+    if isinstance(error, BotoCoreError):
+        hints = (text for kind, text in _BOTOCORE_HINTS if isinstance(error, kind))
+        return next(hints, "{error}").format(error=error)
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return None
+
+
+def _describe_client_error(error: ClientError) -> str:
+    details = error.response.get("Error", {})
+    code = str(details.get("Code", "Unknown"))
+    message = details.get("Message") or "no message"
+    operation = error.operation_name
+    if code.startswith(_PERMISSION_CODES):
+        return f"permission denied for {operation}: {code}: {message}"
+    if code in _NOT_FOUND_CODES:
+        return f"not found ({operation}): {message}: is the stack deployed in this account/region?"
+    return f"{operation} failed: {code}: {message}"
+
+
+class PipelineGroup(click.Group):
+    """A click group that turns operator errors into one line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            message = describe_error(error)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+
+@dataclass
+class Settings:
+    """The global options; the stack is read once, on first use."""
+
+    endpoint_url: str | None
+    region: str | None
+    outputs: Path | None
+    terraform_dir: Path
+    _stack: Stack | None = None
+
+    def stack(self) -> Stack:
+        if self._stack is None:
+            if self.outputs is not None:
+                self._stack = Stack.from_outputs_file(self.outputs)
+            else:
+                self._stack = Stack.from_terraform_dir(self.terraform_dir)
+        return self._stack
+
+    @property
+    def region_name(self) -> str:
+        return self.region or self.stack().region
+
+    def dynamodb(self) -> DynamoDBClient:
+        return aws.client("dynamodb", endpoint_url=self.endpoint_url, region=self.region_name)
+
+    def kinesis(self) -> KinesisClient:
+        return aws.client("kinesis", endpoint_url=self.endpoint_url, region=self.region_name)
+
+    def s3(self) -> S3Client:
+        return aws.client("s3", endpoint_url=self.endpoint_url, region=self.region_name)
+
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+@click.group(cls=PipelineGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(None, "-V", "--version", package_name=PACKAGE, prog_name="pipeline")
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL",
+    metavar="URL",
+    help="AWS endpoint, e.g. LocalStack's http://127.0.0.1:4566.  [env: AWS_ENDPOINT_URL]",
+)
+@click.option("--region", metavar="REGION", help="AWS region.  [default: the stack's]")
+@click.option(
+    "--outputs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The stack: a file holding `terraform output -json` of the root module.",
+)
+@click.option(
+    "--terraform-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("terraform"),
+    show_default=True,
+    help="The stack: the applied root module to run `terraform output -json` in.",
+)
+@click.pass_context
+def pipeline(
+    ctx: click.Context,
+    endpoint_url: str | None,
+    region: str | None,
+    outputs: Path | None,
+    terraform_dir: Path,
+) -> None:
+    """Operate the DynamoDB change archive: seed, verify, backfill, tail."""
+    ctx.obj = Settings(endpoint_url or None, region, outputs, terraform_dir)
+
+
+@pipeline.command("seed")
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    help="Write COUNT generated items instead of the four demo items.",
+)
+@pass_settings
+def seed_command(settings: Settings, count: int | None) -> None:
+    """Write the seed article's four demo items (or COUNT generated ones) to the table."""
+    written = seed(settings.dynamodb(), settings.stack(), count=count)
+    click.echo(f"seeded {written} item(s) into {settings.stack().table_name}")
+
+
+@pipeline.command("verify")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for the three changes (covers Firehose's buffering interval).",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between archive listings.",
+)
+@pass_settings
+def verify_command(settings: Settings, timeout: float, poll_interval: float) -> None:
+    """Smoke-test the stack: write, modify, delete one item; wait for all three in the archive."""
+    stack = settings.stack()
+    click.echo(f"verify: writing, modifying and deleting one item in {stack.table_name}")
+    report = run_verify(
+        settings.dynamodb(), settings.s3(), stack, timeout=timeout, poll_interval=poll_interval
+    )
+    click.echo(f"item keys {report.keys}")
+    for line in report.lines(stack.archive_bucket_name):
+        click.echo(line)
+
+
+@pipeline.command("backfill")
+@click.option(
+    "--segments",
+    type=click.IntRange(1, 1_000_000),  # DynamoDB Scan: TotalSegments 1..1,000,000
+    default=4,
+    show_default=True,
+    help="Parallel Scan segments (TotalSegments); up to 10 are scanned at once.",
+)
+@click.option(
+    "--max-records-per-second",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Cap on records sent per second (token bucket).  [default: no cap]",
+)
+@click.option("--dry-run", is_flag=True, help="Scan and build the records, send nothing.")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint of an earlier run.")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Checkpoint file.  [default: backfill-<table>.checkpoint.json]",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=RetryPolicy().max_attempts,
+    show_default=True,
+    help="PutRecords attempts per record before it counts as failed.",
+)
+@click.option(
+    "--page-size",
+    type=click.IntRange(min=1),
+    help="Items per Scan page (Limit).  [default: DynamoDB's 1 MB pages]",
+)
+@pass_settings
+def backfill_command(
+    settings: Settings,
+    *,
+    segments: int,
+    max_records_per_second: float | None,
+    dry_run: bool,
+    resume: bool,
+    checkpoint: Path | None,
+    max_attempts: int,
+    page_size: int | None,
+) -> None:
+    """Send every item already in the table to the change stream as an INSERT change record.
+
+    Enable the streaming destination first, then backfill: an item changed meanwhile is archived
+    twice (its backfill record has change_source "backfill"), never missed.
+    """
+    stack = settings.stack()
+    dynamodb, kinesis = settings.dynamodb(), settings.kinesis()
+    expected = dynamodb.describe_table(TableName=stack.table_name)["Table"].get("ItemCount")
+    kinesis.describe_stream_summary(StreamName=stack.change_stream_name)
+    path = checkpoint or Path(f"backfill-{stack.table_name}.checkpoint.json")
+    run = Backfill(
+        dynamodb,
+        kinesis,
+        target_of(stack, settings.region_name),
+        Options(
+            segments=segments,
+            max_records_per_second=max_records_per_second,
+            dry_run=dry_run,
+            retry=RetryPolicy(max_attempts=max_attempts),
+            page_size=page_size,
+        ),
+        open_checkpoint(path, stack.table_name, segments, resume=resume, dry_run=dry_run),
+    )
+    run.progress = Progress(run.totals, sys.stderr, expected=expected)
+    try:
+        totals = run.run()
+    except KeyboardInterrupt:
+        _interrupted(path, dry_run)
+    for note in totals.errors:
+        click.echo(f"backfill: {note}", err=True)
+    click.echo(f"backfill of {stack.table_name}: {totals.summary(dry_run=dry_run)}")
+    if totals.failed:
+        raise click.ClickException(
+            f"{totals.failed} record(s) not delivered; run again with --resume to resend from"
+            f" the last acknowledged page ({path})"
+        )
+    if run.checkpoint is not None and run.checkpoint.complete and not dry_run:
+        path.unlink(missing_ok=True)
+
+
+def target_of(stack: Stack, region: str) -> Target:
+    """Where backfill reads and writes, from the stack."""
+    key_names: tuple[str] | tuple[str, str] = (stack.table_hash_key,)
+    if stack.table_range_key is not None:
+        key_names = (stack.table_hash_key, stack.table_range_key)
+    return Target(stack.table_name, region, stack.change_stream_name, key_names)
+
+
+def _interrupted(path: Path, dry_run: bool) -> NoReturn:
+    hint = "" if dry_run else f"; continue with --resume (checkpoint {path})"
+    click.echo(f"\nbackfill: interrupted{hint}", err=True)
+    raise click.exceptions.Exit(130)
+
+
+@pipeline.command("tail")
+@click.option(
+    "--since",
+    default="15m",
+    show_default=True,
+    metavar="WHEN",
+    help="Start with objects written since WHEN: a duration back (90s, 15m, 2h, 1d) or an"
+    " ISO-8601 time.",
+)
+@click.option(
+    "--follow/--no-follow", default=True, show_default=True, help="Keep printing new objects."
+)
+@click.option("--json", "raw", is_flag=True, help="Print the archive's JSON lines as stored.")
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between archive listings.",
+)
+@pass_settings
+def tail_command(
+    settings: Settings, *, since: str, follow: bool, raw: bool, poll_interval: float
+) -> None:
+    """Print archive records as they land (GZIP or plain objects); Ctrl-C stops."""
+    try:
+        start = parse_since(since, now=datetime.now(UTC))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--since") from None
+    stack = settings.stack()
+    options = TailOptions(since=start, follow=follow, poll_interval=poll_interval, raw=raw)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a follow ends
+        tail(
+            settings.s3(),
+            stack.archive_bucket_name,
+            stack.archive_prefix,
+            options=options,
+            out=click.echo,
+            warn=lambda message: click.echo(message, err=True),
+        )
+
+
+def main() -> None:
+    """Console-script entry point (``pipeline``)."""
+    pipeline(prog_name="pipeline")

@@ -1,0 +1,121 @@
+"""Tail the archive: print change records as their objects land under the archive prefix."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from change_archive.archive import (
+    ArchiveFormatError,
+    list_objects,
+    parse_ndjson,
+    read_object_text,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str, *, now: datetime) -> datetime:
+    """``--since``: a duration back from ``now`` (``90s``, ``15m``, ``2h``, ``1d``) or an ISO-8601
+    time (naive means UTC). Raises ValueError with the accepted forms."""
+    match = _DURATION.match(text)
+    if match:
+        amount, unit = match.groups()
+        return now - timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is neither a duration (90s, 15m, 2h, 1d) nor an ISO-8601 time"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def format_record(record: Mapping[str, Any]) -> str:
+    """One archive record as a readable line: time, change, table, keys, source."""
+    if "event_name" not in record:
+        return json.dumps(record, separators=(",", ":"), default=str)
+    keys = json.dumps(record.get("keys"), separators=(",", ":"), sort_keys=True, default=str)
+    return (
+        f"{record.get('event_time', '?')}  {record['event_name']:<6}  "
+        f"{record.get('table_name', '?')}  {keys}  ({record.get('change_source', '?')})"
+    )
+
+
+@dataclass(frozen=True)
+class TailOptions:
+    """What ``pipeline tail`` prints."""
+
+    since: datetime | None = None
+    follow: bool = True
+    poll_interval: float = 2.0
+    raw: bool = False
+
+
+def new_lines(
+    s3: S3Client,
+    bucket: str,
+    prefix: str,
+    *,
+    options: TailOptions,
+    seen: set[str],
+    warn: Callable[[str], None],
+) -> Iterator[str]:
+    """Lines of the objects not in ``seen`` (which this updates), oldest object first."""
+    for obj in list_objects(s3, bucket, prefix, since=options.since):
+        if obj.key in seen:
+            continue
+        seen.add(obj.key)
+        yield from object_lines(read_object_text(s3, bucket, obj.key), obj.key, options, warn)
+
+
+def object_lines(
+    text: str, key: str, options: TailOptions, warn: Callable[[str], None]
+) -> Iterator[str]:
+    """One object's lines: as stored (``raw``) or formatted; a bad object is shown raw."""
+    lines = text.splitlines()
+    if options.raw:
+        yield from lines
+        return
+    try:
+        records = parse_ndjson(text, source=key)
+    except ArchiveFormatError as error:
+        warn(f"warning: {error}; showing the object as stored")
+        yield from lines
+        return
+    yield from (format_record(record) for record in records)
+
+
+def tail(
+    s3: S3Client,
+    bucket: str,
+    prefix: str,
+    *,
+    options: TailOptions,
+    out: Callable[[str], None],
+    warn: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+    polls: int | None = None,
+) -> int:
+    """Print the archive's lines, then (``follow``) every new object's, until interrupted or after
+    ``polls`` listings. Returns the number of lines printed."""
+    seen: set[str] = set()
+    printed = 0
+    poll = 0
+    while True:
+        for line in new_lines(s3, bucket, prefix, options=options, seen=seen, warn=warn):
+            out(line)
+            printed += 1
+        poll += 1
+        if not options.follow or (polls is not None and poll >= polls):
+            return printed
+        sleep(options.poll_interval)
