@@ -57,7 +57,7 @@ venv: $(VENV)/.installed ## Create the dev venv (.venv) with every tool the test
 # ---------------------------------------------------------------------------------------------
 
 .PHONY: test
-test: lint test-python test-terraform ## Run every check: lint, Python tests (e2e when an endpoint is set), Terraform tests
+test: lint test-terraform test-python ## Run every check: lint, Python tests (e2e when an endpoint is set), Terraform tests
 
 .PHONY: test-python
 test-python: $(VENV)/.installed ## Python unit, functional and (with an endpoint) end-to-end tests

@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import ClientError
 
 from change_archive.demo_items import item_key, item_size_bytes
+from transform_lambda.events import BACKFILL_EVENT_SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
 
-BACKFILL_EVENT_SOURCE = "change-archive:backfill"
 
 # PutRecords: at most 500 records and 5 MiB per call including partition keys, 1 MiB per record
 # (data blob + partition key). Source: Kinesis API Reference, PutRecords

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 try:
@@ -29,17 +30,14 @@ def _stdlib_dumps_line(obj: Any) -> bytes:
     return text.encode("utf-8") + b"\n"
 
 
-def _orjson_dumps_line(obj: Any) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
-
-
 loads: Callable[[bytes], Any]
 dumps_line: Callable[[Any], bytes]
 
 if HAVE_ORJSON:
     JSON_LIBRARY = "orjson"
     loads = orjson.loads
-    dumps_line = _orjson_dumps_line
+    # A partial, not a wrapper function: one Python call less per record.
+    dumps_line = partial(orjson.dumps, option=orjson.OPT_APPEND_NEWLINE)
 else:  # pragma: no cover - see above
     JSON_LIBRARY = "json"
     loads = _stdlib_loads

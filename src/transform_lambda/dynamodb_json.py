@@ -4,8 +4,9 @@ Type mapping: S → string, N → number (see :func:`number`), B → base64 stri
 L → array, M → object, BOOL → true/false, NULL → null. Any other tag, a value of the wrong JSON
 type, or nesting deeper than DynamoDB allows raises :class:`DynamoDBJSONError`.
 
-The hot path (:func:`item`) inlines the two commonest tags (S, and N holding a small non-negative
-integer) so that most attribute values cost no extra function call.
+This is the transform's hot path (about 70 typed values per change record): :func:`_map` and
+:func:`_list` unpack each value's one tag once and handle the common tags (S, N, M, BOOL, L) inline;
+the rare ones go through :func:`_value`. Every value is still fully validated.
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ MAX_NESTING_DEPTH: Final = 32
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 
+# A double's shortest repr has at most 17 significant digits, so a decimal with more cannot be one.
+_DOUBLE_MAX_DIGITS: Final = 17
+
 # A DynamoDB number as written in a change record: optional minus, digits, fraction, exponent.
 _NUMBER_SYNTAX: Final = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+_TOO_DEEP: Final = f"nesting deeper than {MAX_NESTING_DEPTH} levels"
+_NOT_AN_OBJECT: Final = "attribute value must be an object with one type tag"
+_NOT_ONE_TAG: Final = "attribute value must have exactly one type tag"
+_NOT_A_LIST_ELEMENT: Final = "list element must be an object with one type tag"
 
 PlainValue = Any  # None | bool | int | float | str | list[PlainValue] | dict[str, PlainValue]
 
@@ -40,7 +49,7 @@ def value(attribute_value: object) -> PlainValue:
     """One typed attribute value (``{"S": "x"}``) as a plain JSON value."""
     if type(attribute_value) is not dict:
         raise DynamoDBJSONError("attribute value must be an object with one type tag")
-    return _typed(attribute_value, 0)
+    return _value(*_tag_and_value(attribute_value, _NOT_AN_OBJECT), 0)
 
 
 def number(text: object) -> int | float | str:
@@ -55,14 +64,27 @@ def number(text: object) -> int | float | str:
     if type(text) is str and text.isascii():
         if len(text) < 19 and text.isdigit():
             return int(text)
-        # Plain decimals of at most 15 significant digits always survive a double (DBL_DIG = 15).
-        if (
-            len(text) <= 16
-            and (text[1:] if text[:1] == "-" else text).replace(".", "", 1).isdigit()
-        ):
+        # Plain decimals ([-]digits[.digits]) are decided here; exponents go to _number_slow.
+        negative = text[:1] == "-"
+        unsigned = text[1:] if negative else text
+        # At most 15 significant digits always survive a double (DBL_DIG = 15).
+        if len(text) <= 16 and unsigned.replace(".", "", 1).isdigit():
             double = float(text)
             if not double.is_integer():
                 return double
+        whole, _, fraction = unsigned.partition(".")
+        if (whole + fraction).isdigit():
+            whole = whole.lstrip("0")
+            fraction = fraction.rstrip("0")
+            if not fraction and len(whole) <= 19:
+                integer = int(whole) if whole else 0
+                if negative:
+                    if integer <= -INT64_MIN:
+                        return -integer
+                elif integer <= INT64_MAX:
+                    return integer
+            if len((whole + fraction).strip("0")) > _DOUBLE_MAX_DIGITS:
+                return text
     return _number_slow(text)
 
 
@@ -100,59 +122,103 @@ def _list_of(raw: object, tag: str) -> list[Any]:
     return raw
 
 
-def _map(attributes: object, depth: int) -> dict[str, PlainValue]:
+def _tag_and_value(attribute_value: Any, not_an_object: str) -> tuple[str, Any]:
+    """The one (tag, value) pair of a typed value, for error paths and :func:`value`."""
+    try:
+        ((tag, raw),) = attribute_value.items()
+    except AttributeError:
+        raise DynamoDBJSONError(not_an_object) from None
+    except ValueError:
+        raise DynamoDBJSONError(_NOT_ONE_TAG) from None
+    return tag, raw
+
+
+def _map(attributes: object, depth: int) -> dict[str, PlainValue]:  # noqa: PLR0912 - hot loop
     if type(attributes) is not dict:
         raise DynamoDBJSONError("expected an object of attribute values")
     plain: dict[str, PlainValue] = {}
-    try:
-        for name, attribute_value in attributes.items():
-            # Fast paths: probing the two commonest tags is cheaper than unpacking items().
-            raw = attribute_value.get("S")
-            if type(raw) is str and len(attribute_value) == 1:
-                plain[name] = raw
-                continue
-            raw = attribute_value.get("N")
-            if (
-                type(raw) is str
-                and len(attribute_value) == 1
-                and len(raw) < 19
-                and raw.isdigit()
-                and raw.isascii()
-            ):
+    for name, attribute_value in attributes.items():
+        # Cheaper than unpacking .items(). On decoded JSON, a str tag found this way means the
+        # value is an object (a list or string cannot be indexed by a string); other tags are
+        # re-checked in the rare branch below.
+        try:
+            (tag,) = attribute_value
+            raw = attribute_value[tag]
+        except (TypeError, ValueError, LookupError):
+            tag, raw = _tag_and_value(attribute_value, _NOT_AN_OBJECT)
+        if tag == "S":
+            if type(raw) is not str:
+                raise DynamoDBJSONError("S value must be a string")
+            plain[name] = raw
+        elif tag == "N":
+            # Inlined first case of number(): a small non-negative integer.
+            if type(raw) is str and len(raw) < 19 and raw.isdigit() and raw.isascii():
                 plain[name] = int(raw)
             else:
-                plain[name] = _typed(attribute_value, depth)
-    except AttributeError:  # attribute value is not an object
-        raise DynamoDBJSONError("attribute value must be an object with one type tag") from None
+                plain[name] = number(raw)
+        elif tag == "M":
+            if depth >= MAX_NESTING_DEPTH:
+                raise DynamoDBJSONError(_TOO_DEEP)
+            plain[name] = _map(raw, depth + 1)
+        elif tag == "BOOL":
+            if type(raw) is not bool:
+                raise DynamoDBJSONError("BOOL value must be true or false")
+            plain[name] = raw
+        else:
+            if type(attribute_value) is not dict:
+                tag, raw = _tag_and_value(attribute_value, _NOT_AN_OBJECT)
+            plain[name] = _value(tag, raw, depth)
     return plain
 
 
 def _list(values: list[Any], depth: int) -> list[PlainValue]:
     plain: list[PlainValue] = []
     append = plain.append
-    try:
-        for attribute_value in values:
-            raw = attribute_value.get("S")
-            if type(raw) is str and len(attribute_value) == 1:
-                append(raw)
-            else:
-                append(_typed(attribute_value, depth))
-    except AttributeError:
-        raise DynamoDBJSONError("list element must be an object with one type tag") from None
+    for attribute_value in values:
+        try:  # as in _map
+            (tag,) = attribute_value
+            raw = attribute_value[tag]
+        except (TypeError, ValueError, LookupError):
+            tag, raw = _tag_and_value(attribute_value, _NOT_A_LIST_ELEMENT)
+        if tag == "M":
+            if depth >= MAX_NESTING_DEPTH:
+                raise DynamoDBJSONError(_TOO_DEEP)
+            append(_map(raw, depth + 1))
+        elif tag == "S" and type(raw) is str:
+            append(raw)
+        else:
+            if type(attribute_value) is not dict:
+                tag, raw = _tag_and_value(attribute_value, _NOT_A_LIST_ELEMENT)
+            append(_value(tag, raw, depth))
     return plain
 
 
-def _typed(attribute_value: dict[str, Any], depth: int) -> PlainValue:
-    try:
-        ((tag, raw),) = attribute_value.items()
-    except ValueError:
-        raise DynamoDBJSONError("attribute value must have exactly one type tag") from None
-    if tag == "M" and depth < MAX_NESTING_DEPTH:
-        return _map(raw, depth + 1)
-    return _value(tag, raw, depth)
-
-
 def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911, PLR0912
+    # Tags _map and _list do not handle inline come first.
+    if tag == "L":
+        if depth >= MAX_NESTING_DEPTH:
+            raise DynamoDBJSONError(_TOO_DEEP)
+        return _list(_list_of(raw, "L"), depth + 1)
+    if tag == "SS":
+        strings = _list_of(raw, "SS")
+        if any(type(member) is not str for member in strings):
+            raise DynamoDBJSONError("SS members must be strings")
+        return list(strings)
+    if tag == "NS":
+        return [
+            int(member)  # number()'s first case, inlined
+            if type(member) is str and len(member) < 19 and member.isdigit() and member.isascii()
+            else number(member)
+            for member in _list_of(raw, "NS")
+        ]
+    if tag == "B":
+        return _binary(raw)
+    if tag == "BS":
+        return [_binary(member) for member in _list_of(raw, "BS")]
+    if tag == "NULL":
+        if raw is not True:
+            raise DynamoDBJSONError("NULL value must be true")
+        return None
     if tag == "S":
         if type(raw) is not str:
             raise DynamoDBJSONError("S value must be a string")
@@ -161,29 +227,10 @@ def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911
         return number(raw)
     if tag == "M":
         if depth >= MAX_NESTING_DEPTH:
-            raise DynamoDBJSONError(f"nesting deeper than {MAX_NESTING_DEPTH} levels")
+            raise DynamoDBJSONError(_TOO_DEEP)
         return _map(raw, depth + 1)
-    if tag == "L":
-        if depth >= MAX_NESTING_DEPTH:
-            raise DynamoDBJSONError(f"nesting deeper than {MAX_NESTING_DEPTH} levels")
-        return _list(_list_of(raw, "L"), depth + 1)
     if tag == "BOOL":
         if type(raw) is not bool:
             raise DynamoDBJSONError("BOOL value must be true or false")
         return raw
-    if tag == "NULL":
-        if raw is not True:
-            raise DynamoDBJSONError("NULL value must be true")
-        return None
-    if tag == "SS":
-        strings = _list_of(raw, "SS")
-        if any(type(member) is not str for member in strings):
-            raise DynamoDBJSONError("SS members must be strings")
-        return list(strings)
-    if tag == "NS":
-        return [number(member) for member in _list_of(raw, "NS")]
-    if tag == "B":
-        return _binary(raw)
-    if tag == "BS":
-        return [_binary(member) for member in _list_of(raw, "BS")]
     raise DynamoDBJSONError("unknown type tag")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Final, Literal
 
 FirehoseResult = Literal["Ok", "Dropped", "ProcessingFailed"]
@@ -45,12 +46,15 @@ class ChangeSource(StrEnum):
     BACKFILL = "backfill"
 
 
+# The eventSource the operator CLI's backfill writes (change_archive.backfill imports it).
+BACKFILL_EVENT_SOURCE: Final = "change-archive:backfill"
+
 # eventSource value → change source. DynamoDB writes "aws:dynamodb"; the CLI's backfill writes
 # records of the same shape with its own source. A record without eventSource counts as DynamoDB's.
 EVENT_SOURCES: Final[Mapping[str | None, ChangeSource]] = {
     "aws:dynamodb": ChangeSource.STREAM,
     None: ChangeSource.STREAM,
-    "change-archive:backfill": ChangeSource.BACKFILL,
+    BACKFILL_EVENT_SOURCE: ChangeSource.BACKFILL,
 }
 
 
@@ -233,13 +237,18 @@ class ChangeRecord(DictWrapper):
     @property
     def is_ttl_delete(self) -> bool:
         """A REMOVE made by DynamoDB's Time to Live process (service principal)."""
-        identity = self._data.get("userIdentity")
-        return (
-            self._data.get("eventName") == "REMOVE"
-            and type(identity) is dict
-            and identity.get("type") == "Service"
-            and identity.get("principalId") == TTL_PRINCIPAL
-        )
+        return is_ttl_delete(self._data)
+
+
+def is_ttl_delete(change: Mapping[str, Any]) -> bool:
+    """Whether a decoded change record is a REMOVE made by DynamoDB's Time to Live process."""
+    identity = change.get("userIdentity")
+    return (
+        change.get("eventName") == "REMOVE"
+        and type(identity) is dict
+        and identity.get("type") == "Service"
+        and identity.get("principalId") == TTL_PRINCIPAL
+    )
 
 
 # ApproximateCreationDateTime is epoch milli- or microseconds on AWS (the Kinesis destination's
@@ -268,6 +277,19 @@ def event_time(epoch: object) -> tuple[str, str]:
     else:
         seconds, micros = divmod(epoch, 1_000_000)
         fraction = f".{micros:06d}"
-    utc = time.gmtime(seconds)
-    date = f"{utc.tm_year:04d}-{utc.tm_mon:02d}-{utc.tm_mday:02d}"
-    return f"{date}T{utc.tm_hour:02d}:{utc.tm_min:02d}:{utc.tm_sec:02d}{fraction}Z", date
+    # Epoch time has no leap seconds: every UTC day is 86,400 s, so only the date needs gmtime.
+    day, second_of_day = divmod(seconds, _SECONDS_PER_DAY)
+    date = _utc_date(day)
+    hour, second_of_hour = divmod(second_of_day, 3600)
+    minute, second = divmod(second_of_hour, 60)
+    return f"{date}T{hour:02d}:{minute:02d}:{second:02d}{fraction}Z", date
+
+
+_SECONDS_PER_DAY: Final = 86_400
+
+
+@lru_cache(maxsize=64)
+def _utc_date(day: int) -> str:
+    """``YYYY-MM-DD`` of a day counted from 1970-01-01 (a batch spans a few days at most)."""
+    utc = time.gmtime(day * _SECONDS_PER_DAY)
+    return f"{utc.tm_year:04d}-{utc.tm_mon:02d}-{utc.tm_mday:02d}"

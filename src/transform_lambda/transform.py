@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import binascii
 import json
+from collections.abc import Mapping
 from typing import Any, Final
 
 from transform_lambda import _json
@@ -26,12 +27,12 @@ from transform_lambda.dynamodb_json import DynamoDBJSONError, item
 from transform_lambda.events import (
     EVENT_SOURCES,
     RECORD_FORMAT_JSON,
-    ChangeRecord,
     EventName,
     FirehoseEvent,
     FirehoseRecord,
     FirehoseResult,
     event_time,
+    is_ttl_delete,
 )
 
 # "The Lambda synchronous invocation mode has a payload size limit of 6 MB for both the request and
@@ -78,11 +79,11 @@ class RecordAnswer:
 
     def to_wire(self) -> dict[str, Any]:
         """The response record as Firehose expects it."""
-        wire: dict[str, Any] = {}
-        if self.record_id is not None:
-            wire["recordId"] = self.record_id
-        wire["result"] = self.result
-        wire["data"] = self.data
+        wire: dict[str, Any]
+        if self.record_id is None:
+            wire = {"result": self.result, "data": self.data}
+        else:
+            wire = {"recordId": self.record_id, "result": self.result, "data": self.data}
         if self.result == "Ok":
             wire["metadata"] = {
                 "partitionKeys": {"table_name": self.table_name, "event_date": self.event_date}
@@ -137,35 +138,31 @@ def response_size(answers: list[RecordAnswer]) -> int:
     )
 
 
-def _str_field(document: dict[str, Any], key: str, *, required: bool) -> str | None:
-    found = document.get(key)
-    if found is None and not required:
-        return None
-    if type(found) is not str:
-        raise RecordFailure("not_change_record", f"{key} must be a string")
-    return found
-
-
-def archive_line(record: FirehoseRecord, change: dict[str, Any], config: Config) -> RecordAnswer:
+def archive_line(
+    record_id: str | None,
+    kinesis_metadata: object,
+    change: dict[str, Any],
+    config: Config,
+) -> RecordAnswer:
     """A decoded change record → its answer (Ok with the archive line, or Dropped)."""
-    record_id = record.record_id
-    event_name = change.get("eventName")
+    get = change.get
+    event_name = get("eventName")
     if event_name not in _EVENT_NAMES:
         raise RecordFailure("not_change_record", "eventName is not INSERT, MODIFY or REMOVE")
-    table_name = change.get("tableName")
+    table_name = get("tableName")
     if type(table_name) is not str:
         raise RecordFailure("not_change_record", "tableName must be a string")
     if not config.keeps_event(event_name) or not config.keeps_table(table_name):
         return RecordAnswer(record_id, "Dropped", "")
 
-    body = change.get("dynamodb")
+    body = get("dynamodb")
     if type(body) is not dict:
         raise RecordFailure("not_change_record", "dynamodb must be an object")
-    source = change.get("eventSource")
+    source = get("eventSource")
     change_source = EVENT_SOURCES.get(source) if source is None or type(source) is str else None
     if change_source is None:
         raise RecordFailure("not_change_record", "unknown eventSource")
-    record_format = change.get("recordFormat")
+    record_format = get("recordFormat")
     if record_format is not None and record_format != RECORD_FORMAT_JSON:
         raise RecordFailure("not_change_record", "recordFormat is not application/json")
     try:
@@ -175,29 +172,26 @@ def archive_line(record: FirehoseRecord, change: dict[str, Any], config: Config)
     size_bytes = body.get("SizeBytes")
     if size_bytes is not None and (type(size_bytes) is not int):
         raise RecordFailure("not_change_record", "dynamodb.SizeBytes must be an integer")
-    metadata = record.kinesis_record_metadata
-
-    try:
-        keys = item(body.get("Keys"))
-        new_image = body.get("NewImage")
-        old_image = body.get("OldImage")
-        line: dict[str, Any] = {
-            "event_id": _str_field(change, "eventID", required=True),
-            "event_name": event_name,
-            "table_name": table_name,
-            "event_time": iso_time,
-            "keys": keys,
-            "new_image": None if new_image is None else item(new_image),
-            "old_image": None if old_image is None else item(old_image),
-            "is_ttl_delete": ChangeRecord(change).is_ttl_delete,
-            "change_source": change_source.value,
-            "sequence_number": None if metadata is None else metadata.sequence_number,
-            "shard_id": None if metadata is None else metadata.shard_id,
-            "aws_region": _str_field(change, "awsRegion", required=False),
-            "size_bytes": size_bytes,
-        }
-    except DynamoDBJSONError as error:
-        raise RecordFailure("bad_attribute_value", str(error)) from None
+    sequence_number, shard_id = _stream_position(kinesis_metadata)
+    keys, event_id, new_image, old_image = _keys_id_and_images(body, change)
+    aws_region = get("awsRegion")
+    if aws_region is not None and type(aws_region) is not str:
+        raise RecordFailure("not_change_record", "awsRegion must be a string")
+    line = {
+        "event_id": event_id,
+        "event_name": event_name,
+        "table_name": table_name,
+        "event_time": iso_time,
+        "keys": keys,
+        "new_image": new_image,
+        "old_image": old_image,
+        "is_ttl_delete": is_ttl_delete(change),
+        "change_source": change_source.value,
+        "sequence_number": sequence_number,
+        "shard_id": shard_id,
+        "aws_region": aws_region,
+        "size_bytes": size_bytes,
+    }
     try:
         encoded = _json.dumps_line(line)
     except (TypeError, ValueError):
@@ -213,12 +207,59 @@ def archive_line(record: FirehoseRecord, change: dict[str, Any], config: Config)
     )
 
 
+def _stream_position(kinesis_metadata: object) -> tuple[str | None, str | None]:
+    """(sequence number, shard id) from ``kinesisRecordMetadata``; None for what is missing.
+
+    Kinesis sequence numbers are decimal strings; LocalStack 4.14 makes up an integer one, which
+    is the same number and goes out as its string.
+    """
+    if type(kinesis_metadata) is not dict:
+        return None, None
+    sequence_number = kinesis_metadata.get("sequenceNumber")
+    shard_id = kinesis_metadata.get("shardId")
+    if type(sequence_number) is int:
+        sequence_number = str(sequence_number)
+    return (
+        sequence_number if type(sequence_number) is str else None,
+        shard_id if type(shard_id) is str else None,
+    )
+
+
+def _keys_id_and_images(
+    body: dict[str, Any], change: dict[str, Any]
+) -> tuple[dict[str, Any], str, dict[str, Any] | None, dict[str, Any] | None]:
+    """Keys, eventID, NewImage and OldImage, checked in the order the archive line lists them, so
+    a record with several faults always reports the same one."""
+    try:
+        keys = item(body.get("Keys"))
+        event_id = change.get("eventID")
+        if type(event_id) is not str:
+            raise RecordFailure("not_change_record", "eventID must be a string")
+        new_image = body.get("NewImage")
+        old_image = body.get("OldImage")
+        return (
+            keys,
+            event_id,
+            None if new_image is None else item(new_image),
+            None if old_image is None else item(old_image),
+        )
+    except DynamoDBJSONError as error:
+        raise RecordFailure("bad_attribute_value", str(error)) from None
+
+
 def answer_record(record: FirehoseRecord, config: Config) -> RecordAnswer:
     """One Firehose record → its answer. Never raises for bad input: bad records fail alone."""
-    data = record.data
-    if data is None:
+    return _answer(record.raw_event, config)
+
+
+def _answer(record: Mapping[str, Any], config: Config) -> RecordAnswer:
+    record_id = record.get("recordId")
+    if type(record_id) is not str:
+        record_id = None
+    data = record.get("data")
+    if type(data) is not str:
         return RecordAnswer(
-            record.record_id,
+            record_id,
             "ProcessingFailed",
             "",
             reason="no_data",
@@ -235,10 +276,10 @@ def answer_record(record: FirehoseRecord, config: Config) -> RecordAnswer:
             raise RecordFailure("not_utf8_json") from None
         if type(change) is not dict:
             raise RecordFailure("not_change_record", "not a JSON object")
-        return archive_line(record, change, config)
+        return archive_line(record_id, record.get("kinesisRecordMetadata"), change, config)
     except RecordFailure as failure:
         return RecordAnswer(
-            record.record_id,
+            record_id,
             "ProcessingFailed",
             data,
             reason=failure.reason,
@@ -246,7 +287,7 @@ def answer_record(record: FirehoseRecord, config: Config) -> RecordAnswer:
         )
     except Exception as error:  # one bad record must never fail the batch
         return RecordAnswer(
-            record.record_id,
+            record_id,
             "ProcessingFailed",
             data,
             reason="internal_error",
@@ -264,7 +305,13 @@ def fit_response(
     lost). A ProcessingFailed answer is never larger than its record in the request, so a batch that
     Firehose could send can always be answered.
     """
-    total = response_size(answers)
+    return _fit_response(answers, originals, limit, response_size(answers))[0]
+
+
+def _fit_response(
+    answers: list[RecordAnswer], originals: list[str | None], limit: int, total: int
+) -> tuple[int, int]:
+    """:func:`fit_response` given the current response size; returns (turned, new size)."""
     turned = 0
     index = len(answers) - 1
     while total > limit and index >= 0:
@@ -284,7 +331,7 @@ def fit_response(
                 total -= saving
                 turned += 1
         index -= 1
-    return turned
+    return turned, total
 
 
 class BatchOutcome:
@@ -298,11 +345,12 @@ class BatchOutcome:
         *,
         bytes_in: int,
         turned_for_size: int,
+        response_bytes: int | None = None,
     ) -> None:
         self.answers = answers
         self.bytes_in = bytes_in
         self.bytes_out = sum(len(answer.data) for answer in answers)
-        self.response_bytes = response_size(answers)
+        self.response_bytes = response_size(answers) if response_bytes is None else response_bytes
         self.turned_for_size = turned_for_size
 
     def counts(self) -> dict[str, int]:
@@ -312,8 +360,6 @@ class BatchOutcome:
         return counts
 
     def response(self) -> dict[str, list[dict[str, Any]]]:
-        if len(self.answers) == 0:
-            return {"records": []}
         return {"records": [answer.to_wire() for answer in self.answers]}
 
 
@@ -321,14 +367,15 @@ def transform_batch(
     event: FirehoseEvent, config: Config, limit: int = RESPONSE_LIMIT_BYTES
 ) -> BatchOutcome:
     """Answer every record of the event, in order, within the response limit."""
-    records = list(event.records)
-    answers = [answer_record(record, config) for record in records]
+    records = [record if type(record) is dict else {} for record in event.raw_records]
+    answers = [_answer(record, config) for record in records]
     if len(answers) != len(records):  # pragma: no cover - never send a short answer
         raise RuntimeError("answer count differs from record count")
-    originals = [record.data for record in records]
-    turned = fit_response(answers, originals, limit)
+    originals = [data if type(data := record.get("data")) is str else None for record in records]
+    turned, response_bytes = _fit_response(answers, originals, limit, response_size(answers))
     return BatchOutcome(
         answers,
         bytes_in=sum(len(data) for data in originals if data is not None),
         turned_for_size=turned,
+        response_bytes=response_bytes,
     )

@@ -309,13 +309,9 @@ def test_change_records_carry_the_plain_json_content(
         assert record["aws_region"] == stack.region
         assert record["change_source"] == "stream"
         assert record["is_ttl_delete"] is False
-        if on_localstack:
-            # LocalStack makes up kinesisRecordMetadata (an integer sequenceNumber), which the
-            # transform does not copy: only a string or null can be asserted there.
-            assert record["sequence_number"] is None or isinstance(record["sequence_number"], str)
-        else:
-            assert isinstance(record["sequence_number"], str)
-            assert record["sequence_number"]
+        # (LocalStack makes up an integer sequenceNumber; the transform writes it as its string.)
+        assert isinstance(record["sequence_number"], str)
+        assert record["sequence_number"].isdigit(), record["sequence_number"]
         assert isinstance(record["shard_id"], str)
         assert record["shard_id"]
         assert isinstance(record["size_bytes"], int)

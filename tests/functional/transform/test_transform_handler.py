@@ -57,7 +57,8 @@ def test_handler_answers_aws_event_and_logs_a_summary(
 def test_localstack_event_without_record_ids(
     load_event: LoadEvent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN LocalStack 4.14's event (no recordId, whole-second timestamps) and a table filter
+    # GIVEN LocalStack 4.14's event (no recordId, whole-second timestamps, made-up metadata as its
+    # firehose/provider.py writes it) and a table filter
     monkeypatch.setenv("ARCHIVE_TABLE_NAMES", "change-archive-table")
     event = load_event("firehose_localstack.json")
     # WHEN the handler runs
@@ -69,6 +70,8 @@ def test_localstack_event_without_record_ids(
     assert (ok["result"], dropped["result"], dropped["data"]) == ("Ok", "Dropped", "")
     line = json.loads(base64.b64decode(ok["data"]))
     assert line["event_time"] == "2026-11-26T10:00:00Z"
+    # AND LocalStack's made-up integer sequenceNumber goes out as its string
+    assert line["sequence_number"] == "49600000000000000000000000000000000000000000000000000002"
     assert ok["metadata"]["partitionKeys"] == {
         "table_name": "change-archive-table",
         "event_date": "2026-11-26",

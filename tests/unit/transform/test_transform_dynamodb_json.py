@@ -233,3 +233,54 @@ def test_numbers_are_exact_or_text(decimal: Decimal) -> None:
         assert result == decimal
     else:
         assert Decimal(repr(result)) == decimal
+
+
+def _number_by_the_rule(text: str) -> int | float | str:
+    # The documented rule, written the slow and obvious way with Decimal.
+    exact = Decimal(text)
+    if exact == exact.to_integral_value() and -(2**63) <= exact <= 2**63 - 1:
+        return int(exact)
+    double = float(text)
+    return double if Decimal(repr(double)) == exact else text
+
+
+_plain_decimals = st.builds(
+    lambda sign, zeros, whole, point, fraction, trailing: (
+        sign + zeros + whole + point + fraction + (trailing if point else "")
+    ),
+    st.sampled_from(["", "-"]),
+    st.sampled_from(["", "0", "000"]),
+    st.text("0123456789", max_size=24),
+    st.sampled_from(["", "."]),
+    st.text("0123456789", max_size=24),
+    st.sampled_from(["", "0", "0000"]),
+).filter(lambda text: any(c.isdigit() for c in text))
+
+
+@given(_plain_decimals)
+def test_plain_decimals_follow_the_rule_exactly(text: str) -> None:
+    # GIVEN a decimal without exponent (leading/trailing zeros, long fractions, huge integers)
+    # WHEN converted THEN the result is exactly what the rule says: same value and same JSON type
+    result, expected = number(text), _number_by_the_rule(text)
+    assert (type(result), result) == (type(expected), expected)
+
+
+def test_attribute_names_equal_to_type_tags_are_names() -> None:
+    # GIVEN maps whose attribute names are type tags WHEN converted THEN names stay names
+    typed = {
+        "S": {"S": "x"},
+        "N": {"N": "1"},
+        "M": {"M": {"S": {"S": "y"}, "L": {"L": [{"M": {"N": {"S": "z"}}}]}}},
+        "BOOL": {"NULL": True},
+    }
+    assert item(typed) == {"S": "x", "N": 1, "M": {"S": "y", "L": [{"N": "z"}]}, "BOOL": None}
+    assert value({"M": {"S": {"S": "only"}}}) == {"S": "only"}
+
+
+@pytest.mark.parametrize("bad", [[0], [False], [True], ["S"], "S", None, 5, [{"S": "x"}], [[]]])
+def test_attribute_values_that_are_not_objects_are_rejected(bad: object) -> None:
+    # GIVEN a value or list element that is JSON but not an object WHEN converted THEN rejected
+    with pytest.raises(DynamoDBJSONError, match="must be an object"):
+        item({"attr": bad})
+    with pytest.raises(DynamoDBJSONError, match="must be an object"):
+        item({"attr": {"L": [bad]}})

@@ -178,6 +178,17 @@ def test_event_time_keeps_source_precision(epoch: object, iso: str, date: str) -
     assert event_time(epoch) == (iso, date)
 
 
+@given(st.integers(min_value=0, max_value=10**17 - 1))
+def test_event_time_agrees_with_gmtime(epoch: int) -> None:
+    # GIVEN any accepted epoch (s, ms or µs) WHEN formatted THEN date and time are gmtime's
+    import time  # noqa: PLC0415
+
+    seconds = epoch if epoch < 10**11 else epoch // 1000 if epoch < 10**14 else epoch // 10**6
+    iso, date = event_time(epoch)
+    assert date == time.strftime("%Y-%m-%d", time.gmtime(seconds))
+    assert iso.startswith(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+
+
 @pytest.mark.parametrize("epoch", [-1, 10**17, 1.5, True, None, "1795687200"])
 def test_event_time_rejects_non_epochs(epoch: object) -> None:
     with pytest.raises(ValueError, match="epoch"):
