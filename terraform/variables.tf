@@ -2,7 +2,10 @@
 # General
 #
 # Every default below is a literal: change_archive.stack parses this file (python-hcl2) to build
-# the same stack with boto3 on a bare LocalStack, so there is one source of each default.
+# the same stack with boto3 on a bare LocalStack, so there is one source of each default (the
+# modules take these settings as required inputs). Each validation rule lives in the module that
+# uses the value and is tested there (a root test cannot expect_failures a module's variable,
+# hashicorp/terraform#34951); only values no single module takes are checked here.
 ################################################################################
 
 variable "name_prefix" {
@@ -82,13 +85,6 @@ variable "table_key_schema" {
     }
   }
   nullable = false
-
-  validation {
-    condition = alltrue([
-      for key in compact([var.table_key_schema.hash_key.type, try(var.table_key_schema.range_key.type, null)]) : contains(["S", "N", "B"], key)
-    ])
-    error_message = "table_key_schema key types must be S, N or B."
-  }
 }
 
 variable "table_billing_mode" {
@@ -96,33 +92,18 @@ variable "table_billing_mode" {
   type        = string
   default     = "PAY_PER_REQUEST"
   nullable    = false
-
-  validation {
-    condition     = contains(["PAY_PER_REQUEST", "PROVISIONED"], var.table_billing_mode)
-    error_message = "table_billing_mode must be PAY_PER_REQUEST or PROVISIONED."
-  }
 }
 
 variable "table_read_capacity" {
   description = "Read capacity units of the table; only with table_billing_mode = PROVISIONED."
   type        = number
   default     = null
-
-  validation {
-    condition     = var.table_read_capacity == null || try(var.table_read_capacity >= 1, false)
-    error_message = "table_read_capacity must be at least 1 (or null)."
-  }
 }
 
 variable "table_write_capacity" {
   description = "Write capacity units of the table; only with table_billing_mode = PROVISIONED."
   type        = number
   default     = null
-
-  validation {
-    condition     = var.table_write_capacity == null || try(var.table_write_capacity >= 1, false)
-    error_message = "table_write_capacity must be at least 1 (or null)."
-  }
 }
 
 variable "table_point_in_time_recovery_enabled" {
@@ -162,11 +143,6 @@ variable "table_streaming_destination_precision" {
   description = "Precision of ApproximateCreationDateTime in the change records DynamoDB writes to the change stream. Valid values are MILLISECOND and MICROSECOND; null leaves DynamoDB's default (LocalStack does not report it back)."
   type        = string
   default     = "MICROSECOND"
-
-  validation {
-    condition     = var.table_streaming_destination_precision == null || contains(["MILLISECOND", "MICROSECOND"], coalesce(var.table_streaming_destination_precision, "-"))
-    error_message = "table_streaming_destination_precision must be MILLISECOND, MICROSECOND or null."
-  }
 }
 
 ################################################################################
@@ -178,22 +154,12 @@ variable "change_stream_mode" {
   type        = string
   default     = "ON_DEMAND"
   nullable    = false
-
-  validation {
-    condition     = contains(["ON_DEMAND", "PROVISIONED"], var.change_stream_mode)
-    error_message = "change_stream_mode must be ON_DEMAND or PROVISIONED."
-  }
 }
 
 variable "change_stream_shard_count" {
   description = "Number of shards of the change stream; only with change_stream_mode = PROVISIONED."
   type        = number
   default     = null
-
-  validation {
-    condition     = var.change_stream_shard_count == null || try(var.change_stream_shard_count >= 1 && floor(var.change_stream_shard_count) == var.change_stream_shard_count, false)
-    error_message = "change_stream_shard_count must be a whole number of at least 1 (or null)."
-  }
 }
 
 variable "change_stream_retention_hours" {
@@ -201,11 +167,6 @@ variable "change_stream_retention_hours" {
   type        = number
   default     = 24
   nullable    = false
-
-  validation {
-    condition     = var.change_stream_retention_hours >= 24 && var.change_stream_retention_hours <= 8760
-    error_message = "change_stream_retention_hours must be between 24 and 8760."
-  }
 }
 
 variable "change_stream_kms_key_id" {
@@ -230,11 +191,6 @@ variable "transform_architecture" {
   type        = string
   default     = "arm64"
   nullable    = false
-
-  validation {
-    condition     = contains(["arm64", "x86_64"], var.transform_architecture)
-    error_message = "transform_architecture must be arm64 or x86_64."
-  }
 }
 
 variable "transform_memory_size" {
@@ -242,11 +198,6 @@ variable "transform_memory_size" {
   type        = number
   default     = 512
   nullable    = false
-
-  validation {
-    condition     = var.transform_memory_size >= 128 && var.transform_memory_size <= 10240
-    error_message = "transform_memory_size must be between 128 and 10240."
-  }
 }
 
 variable "transform_timeout" {
@@ -254,11 +205,6 @@ variable "transform_timeout" {
   type        = number
   default     = 180
   nullable    = false
-
-  validation {
-    condition     = var.transform_timeout >= 1 && var.transform_timeout <= 300
-    error_message = "transform_timeout must be between 1 and 300."
-  }
 }
 
 variable "transform_archive_event_names" {
@@ -313,11 +259,6 @@ variable "delivery_compression_format" {
   type        = string
   default     = "GZIP"
   nullable    = false
-
-  validation {
-    condition     = contains(["GZIP", "UNCOMPRESSED"], var.delivery_compression_format)
-    error_message = "delivery_compression_format must be GZIP or UNCOMPRESSED."
-  }
 }
 
 variable "delivery_buffering_size" {
@@ -325,11 +266,6 @@ variable "delivery_buffering_size" {
   type        = number
   default     = 64
   nullable    = false
-
-  validation {
-    condition     = var.delivery_buffering_size >= 1 && var.delivery_buffering_size <= 128
-    error_message = "delivery_buffering_size must be between 1 and 128."
-  }
 }
 
 variable "delivery_buffering_interval" {
@@ -337,11 +273,6 @@ variable "delivery_buffering_interval" {
   type        = number
   default     = 60
   nullable    = false
-
-  validation {
-    condition     = var.delivery_buffering_interval >= 0 && var.delivery_buffering_interval <= 900
-    error_message = "delivery_buffering_interval must be between 0 and 900."
-  }
 }
 
 variable "delivery_dynamic_partitioning_enabled" {
@@ -356,11 +287,6 @@ variable "delivery_processor_buffer_size" {
   type        = number
   default     = 1
   nullable    = false
-
-  validation {
-    condition     = var.delivery_processor_buffer_size >= 0.2 && var.delivery_processor_buffer_size <= 3
-    error_message = "delivery_processor_buffer_size must be between 0.2 and 3."
-  }
 }
 
 variable "delivery_processor_buffer_interval" {
@@ -368,11 +294,6 @@ variable "delivery_processor_buffer_interval" {
   type        = number
   default     = 60
   nullable    = false
-
-  validation {
-    condition     = var.delivery_processor_buffer_interval >= 0 && var.delivery_processor_buffer_interval <= 900
-    error_message = "delivery_processor_buffer_interval must be between 0 and 900."
-  }
 }
 
 variable "delivery_processor_retries" {
@@ -380,11 +301,6 @@ variable "delivery_processor_retries" {
   type        = number
   default     = 3
   nullable    = false
-
-  validation {
-    condition     = var.delivery_processor_retries >= 0 && floor(var.delivery_processor_retries) == var.delivery_processor_retries
-    error_message = "delivery_processor_retries must be a whole number, 0 or more."
-  }
 }
 
 ################################################################################
@@ -432,11 +348,6 @@ variable "archive_transition_storage_class" {
   type        = string
   default     = "STANDARD_IA"
   nullable    = false
-
-  validation {
-    condition     = contains(["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"], var.archive_transition_storage_class)
-    error_message = "archive_transition_storage_class must be STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE."
-  }
 }
 
 variable "archive_expiration_days" {
@@ -450,11 +361,6 @@ variable "archive_noncurrent_version_expiration_days" {
   type        = number
   default     = 30
   nullable    = false
-
-  validation {
-    condition     = var.archive_noncurrent_version_expiration_days >= 1
-    error_message = "archive_noncurrent_version_expiration_days must be at least 1."
-  }
 }
 
 variable "archive_force_destroy" {
@@ -486,11 +392,6 @@ variable "alarm_iterator_age_threshold_ms" {
   type        = number
   default     = 600000
   nullable    = false
-
-  validation {
-    condition     = var.alarm_iterator_age_threshold_ms > 0
-    error_message = "alarm_iterator_age_threshold_ms must be positive."
-  }
 }
 
 variable "alarm_data_freshness_threshold_seconds" {
@@ -498,9 +399,4 @@ variable "alarm_data_freshness_threshold_seconds" {
   type        = number
   default     = 900
   nullable    = false
-
-  validation {
-    condition     = var.alarm_data_freshness_threshold_seconds > 0
-    error_message = "alarm_data_freshness_threshold_seconds must be positive."
-  }
 }

@@ -6,7 +6,6 @@ variable "bucket_name" {
 variable "force_destroy" {
   description = "Let `terraform destroy` delete the bucket with every object in it."
   type        = bool
-  default     = false
   nullable    = false
 }
 
@@ -23,7 +22,6 @@ variable "kms_key_arn" {
 variable "transition_days" {
   description = "Days after which objects move to transition_storage_class; null keeps them in STANDARD."
   type        = number
-  default     = 90
 
   validation {
     condition     = var.transition_days == null || try(var.transition_days >= 0, false)
@@ -34,7 +32,6 @@ variable "transition_days" {
 variable "transition_storage_class" {
   description = "Storage class objects move to. Valid values are STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER and DEEP_ARCHIVE."
   type        = string
-  default     = "STANDARD_IA"
   nullable    = false
 
   validation {
@@ -57,7 +54,6 @@ variable "expiration_days" {
 variable "noncurrent_version_expiration_days" {
   description = "Days after which noncurrent object versions are removed."
   type        = number
-  default     = 30
   nullable    = false
 
   validation {

@@ -38,7 +38,6 @@ variable "range_key" {
 variable "billing_mode" {
   description = "Valid values are PAY_PER_REQUEST and PROVISIONED (then set read_capacity and write_capacity)."
   type        = string
-  default     = "PAY_PER_REQUEST"
   nullable    = false
 
   validation {
@@ -51,32 +50,39 @@ variable "read_capacity" {
   description = "Read capacity units; only with billing_mode = PROVISIONED."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.read_capacity == null || try(var.read_capacity >= 1, false)
+    error_message = "read_capacity must be at least 1 (or null)."
+  }
 }
 
 variable "write_capacity" {
   description = "Write capacity units; only with billing_mode = PROVISIONED."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.write_capacity == null || try(var.write_capacity >= 1, false)
+    error_message = "write_capacity must be at least 1 (or null)."
+  }
 }
 
 variable "point_in_time_recovery_enabled" {
   description = "Enable point-in-time recovery."
   type        = bool
-  default     = true
   nullable    = false
 }
 
 variable "deletion_protection_enabled" {
   description = "Protect the table from deletion."
   type        = bool
-  default     = true
   nullable    = false
 }
 
 variable "server_side_encryption_enabled" {
   description = "Encrypt with a KMS key (kms_key_arn, or the AWS managed key alias/aws/dynamodb when null); false keeps the AWS owned key."
   type        = bool
-  default     = true
   nullable    = false
 }
 
@@ -104,7 +110,6 @@ variable "kinesis_stream_arn" {
 variable "streaming_destination_precision" {
   description = "Precision of ApproximateCreationDateTime in the change records. Valid values are MILLISECOND and MICROSECOND; null leaves DynamoDB's default."
   type        = string
-  default     = "MICROSECOND"
 
   validation {
     condition     = var.streaming_destination_precision == null || contains(["MILLISECOND", "MICROSECOND"], coalesce(var.streaming_destination_precision, "-"))

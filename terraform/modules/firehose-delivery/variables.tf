@@ -31,7 +31,6 @@ variable "processor_function_arn" {
 variable "processor_buffer_size" {
   description = "MB of source records buffered before each invocation (0.2 to 3)."
   type        = number
-  default     = 1
   nullable    = false
 
   validation {
@@ -43,7 +42,6 @@ variable "processor_buffer_size" {
 variable "processor_buffer_interval" {
   description = "Seconds source records are buffered before each invocation (0 to 900)."
   type        = number
-  default     = 60
   nullable    = false
 
   validation {
@@ -55,7 +53,6 @@ variable "processor_buffer_interval" {
 variable "processor_retries" {
   description = "Retries of a failed invocation before the batch goes to the error prefix (a whole number, 0 or more; Firehose's default is 3)."
   type        = number
-  default     = 3
   nullable    = false
 
   # No upper bound here: none is documented in the Firehose API or developer guide.
@@ -98,7 +95,6 @@ variable "error_output_prefix" {
 variable "compression_format" {
   description = "Compression of delivered objects. Valid values are GZIP and UNCOMPRESSED."
   type        = string
-  default     = "GZIP"
   nullable    = false
 
   validation {
@@ -120,7 +116,6 @@ variable "file_extension" {
 variable "buffering_size" {
   description = "MB buffered before an object is written (1 to 128; at least 64 with dynamic partitioning)."
   type        = number
-  default     = 64
   nullable    = false
 
   validation {
@@ -132,7 +127,6 @@ variable "buffering_size" {
 variable "buffering_interval" {
   description = "Seconds buffered before an object is written (0 to 900)."
   type        = number
-  default     = 60
   nullable    = false
 
   validation {
@@ -144,7 +138,6 @@ variable "buffering_interval" {
 variable "dynamic_partitioning_enabled" {
   description = "Partition objects by the processor's metadata.partitionKeys (the prefix must use !{partitionKeyFromLambda:...}; needs buffering_size >= 64 and buffering_interval > 0). Changing it replaces the delivery stream."
   type        = bool
-  default     = false
   nullable    = false
 }
 
@@ -165,13 +158,7 @@ variable "log_group_name" {
 variable "log_retention_days" {
   description = "Retention of the error log group, in days. Valid values are 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 and 3653."
   type        = number
-  default     = 365
   nullable    = false
-
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
-  }
 }
 
 variable "tags" {

@@ -6,7 +6,6 @@ variable "name" {
 variable "stream_mode" {
   description = "Capacity mode. Valid values are ON_DEMAND and PROVISIONED (then set shard_count)."
   type        = string
-  default     = "ON_DEMAND"
   nullable    = false
 
   validation {
@@ -19,12 +18,16 @@ variable "shard_count" {
   description = "Number of shards; only with stream_mode = PROVISIONED."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.shard_count == null || try(var.shard_count >= 1 && floor(var.shard_count) == var.shard_count, false)
+    error_message = "shard_count must be a whole number of at least 1 (or null)."
+  }
 }
 
 variable "retention_period" {
   description = "Hours the stream keeps records (24 to 8760)."
   type        = number
-  default     = 24
   nullable    = false
 
   validation {
@@ -36,7 +39,6 @@ variable "retention_period" {
 variable "kms_key_id" {
   description = "KMS key that encrypts the stream: alias (e.g. the AWS managed alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted."
   type        = string
-  default     = "alias/aws/kinesis"
 }
 
 variable "tags" {

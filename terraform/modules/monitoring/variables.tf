@@ -5,21 +5,18 @@
 variable "enable_alarms" {
   description = "Create the alarms."
   type        = bool
-  default     = true
   nullable    = false
 }
 
 variable "enable_alarm_topic" {
   description = "Create an SNS topic the alarms notify (only with enable_alarms)."
   type        = bool
-  default     = true
   nullable    = false
 }
 
 variable "enable_dashboard" {
   description = "Create the dashboard."
   type        = bool
-  default     = true
   nullable    = false
 }
 
@@ -47,7 +44,6 @@ variable "dashboard_name" {
 variable "alarm_actions" {
   description = "Extra ARNs the alarms notify."
   type        = list(string)
-  default     = []
   nullable    = false
 }
 
@@ -82,7 +78,6 @@ variable "delivery_stream_name" {
 variable "iterator_age_threshold_ms" {
   description = "Alarm when GetRecords.IteratorAgeMilliseconds of the change stream exceeds this."
   type        = number
-  default     = 600000
   nullable    = false
 
   validation {
@@ -94,7 +89,6 @@ variable "iterator_age_threshold_ms" {
 variable "data_freshness_threshold_seconds" {
   description = "Alarm when DeliveryToS3.DataFreshness of the delivery stream exceeds this."
   type        = number
-  default     = 900
   nullable    = false
 
   validation {

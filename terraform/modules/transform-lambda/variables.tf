@@ -25,7 +25,6 @@ variable "runtime" {
 variable "architecture" {
   description = "Instruction set. Valid values are arm64 and x86_64."
   type        = string
-  default     = "arm64"
   nullable    = false
 
   validation {
@@ -37,7 +36,6 @@ variable "architecture" {
 variable "memory_size" {
   description = "Memory in MB (128 to 10240)."
   type        = number
-  default     = 512
   nullable    = false
 
   validation {
@@ -49,7 +47,6 @@ variable "memory_size" {
 variable "timeout" {
   description = "Timeout in seconds (1 to 300: a Firehose processor may run for at most 5 minutes)."
   type        = number
-  default     = 180
   nullable    = false
 
   validation {
@@ -61,7 +58,6 @@ variable "timeout" {
 variable "environment_variables" {
   description = "Environment of the function (configuration only: Lambda stores it encrypted with the AWS managed key)."
   type        = map(string)
-  default     = {}
   nullable    = false
 }
 
@@ -77,13 +73,7 @@ variable "role_name" {
 variable "log_retention_days" {
   description = "Retention of the function's log group, in days. Valid values are 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 and 3653."
   type        = number
-  default     = 365
   nullable    = false
-
-  validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
-  }
 }
 
 variable "tags" {

@@ -13,10 +13,14 @@ mock_provider "aws" {
 }
 
 variables {
-  bucket_name = "test-archive"
+  bucket_name                        = "test-archive"
+  force_destroy                      = false
+  transition_days                    = 90
+  transition_storage_class           = "STANDARD_IA"
+  noncurrent_version_expiration_days = 30
 }
 
-run "secure_by_default" {
+run "secure_whatever_the_settings" {
   command = apply
 
   assert {
@@ -46,7 +50,7 @@ run "secure_by_default" {
 
   assert {
     condition     = !aws_s3_bucket.this.force_destroy
-    error_message = "force_destroy must be off by default."
+    error_message = "force_destroy must follow its variable."
   }
 
   assert {
@@ -66,22 +70,22 @@ run "secure_by_default" {
   }
 }
 
-run "lifecycle_defaults" {
+run "lifecycle_rules" {
   command = plan
 
   assert {
     condition     = one(aws_s3_bucket_lifecycle_configuration.this.rule[0].transition).days == 90 && one(aws_s3_bucket_lifecycle_configuration.this.rule[0].transition).storage_class == "STANDARD_IA"
-    error_message = "Objects must move to STANDARD_IA after 90 days by default."
+    error_message = "Objects must move to transition_storage_class after transition_days."
   }
 
   assert {
     condition     = length(aws_s3_bucket_lifecycle_configuration.this.rule[0].expiration) == 0
-    error_message = "Objects must not expire by default."
+    error_message = "Objects must not expire when expiration_days is null."
   }
 
   assert {
     condition     = aws_s3_bucket_lifecycle_configuration.this.rule[0].noncurrent_version_expiration[0].noncurrent_days == 30
-    error_message = "Noncurrent versions must expire after 30 days by default."
+    error_message = "Noncurrent versions must expire after noncurrent_version_expiration_days."
   }
 }
 

@@ -5,29 +5,35 @@ variables {
   hash_key           = { name = "pk", type = "S" }
   range_key          = { name = "sk", type = "N" }
   kinesis_stream_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/test-changes"
+
+  billing_mode                    = "PAY_PER_REQUEST"
+  point_in_time_recovery_enabled  = true
+  deletion_protection_enabled     = true
+  server_side_encryption_enabled  = true
+  streaming_destination_precision = "MICROSECOND"
 }
 
-run "defaults_are_production_grade" {
+run "production_settings_reach_the_table" {
   command = plan
 
   assert {
     condition     = aws_dynamodb_table.this.billing_mode == "PAY_PER_REQUEST"
-    error_message = "The table must be on demand by default."
+    error_message = "billing_mode must reach the table."
   }
 
   assert {
     condition     = aws_dynamodb_table.this.point_in_time_recovery[0].enabled
-    error_message = "Point-in-time recovery must be on by default."
+    error_message = "point_in_time_recovery_enabled must reach the table."
   }
 
   assert {
     condition     = aws_dynamodb_table.this.deletion_protection_enabled
-    error_message = "Deletion protection must be on by default."
+    error_message = "deletion_protection_enabled must reach the table."
   }
 
   assert {
     condition     = aws_dynamodb_table.this.server_side_encryption[0].enabled
-    error_message = "The table must be encrypted with a KMS key (the AWS managed one unless kms_key_arn is set) by default."
+    error_message = "With server_side_encryption_enabled the table must be encrypted with a KMS key (the AWS managed one unless kms_key_arn is set)."
   }
 
   assert {
@@ -88,7 +94,7 @@ run "streaming_destination_bound_to_table_and_stream" {
 
   assert {
     condition     = aws_dynamodb_kinesis_streaming_destination.this.approximate_creation_date_time_precision == "MICROSECOND"
-    error_message = "The precision must default to MICROSECOND."
+    error_message = "streaming_destination_precision must reach the streaming destination."
   }
 }
 
@@ -164,6 +170,30 @@ run "invalid_range_key_type" {
   }
 
   expect_failures = [var.range_key]
+}
+
+run "invalid_read_capacity" {
+  command = plan
+
+  variables {
+    billing_mode   = "PROVISIONED"
+    read_capacity  = 0
+    write_capacity = 1
+  }
+
+  expect_failures = [var.read_capacity]
+}
+
+run "invalid_write_capacity" {
+  command = plan
+
+  variables {
+    billing_mode   = "PROVISIONED"
+    read_capacity  = 1
+    write_capacity = 0
+  }
+
+  expect_failures = [var.write_capacity]
 }
 
 run "invalid_precision" {

@@ -41,6 +41,15 @@ variables {
   error_output_prefix        = "errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
   file_extension             = ".jsonl.gz"
   log_group_name             = "/aws/kinesisfirehose/test-delivery"
+  log_retention_days         = 365
+
+  processor_buffer_size        = 1
+  processor_buffer_interval    = 60
+  processor_retries            = 3
+  compression_format           = "GZIP"
+  buffering_size               = 64
+  buffering_interval           = 60
+  dynamic_partitioning_enabled = false
 }
 
 run "source_is_the_stream" {
@@ -132,12 +141,12 @@ run "s3_destination" {
       aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].buffering_size == 64 &&
       aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].buffering_interval == 60
     )
-    error_message = "GZIP, .jsonl.gz and the buffering defaults must be set."
+    error_message = "Compression, file extension and buffering must reach the destination."
   }
 
   assert {
     condition     = length(aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].dynamic_partitioning_configuration) == 0
-    error_message = "Dynamic partitioning must be off by default."
+    error_message = "Dynamic partitioning must be off when dynamic_partitioning_enabled is false."
   }
 
   assert {
@@ -326,6 +335,16 @@ run "invalid_processor_buffer_interval" {
   expect_failures = [var.processor_buffer_interval]
 }
 
+run "negative_processor_retries" {
+  command = plan
+
+  variables {
+    processor_retries = -1
+  }
+
+  expect_failures = [var.processor_retries]
+}
+
 run "invalid_processor_retries" {
   command = plan
 
@@ -334,14 +353,4 @@ run "invalid_processor_retries" {
   }
 
   expect_failures = [var.processor_retries]
-}
-
-run "invalid_log_retention" {
-  command = plan
-
-  variables {
-    log_retention_days = 2
-  }
-
-  expect_failures = [var.log_retention_days]
 }

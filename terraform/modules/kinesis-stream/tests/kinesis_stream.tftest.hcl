@@ -7,25 +7,28 @@ mock_provider "aws" {
 }
 
 variables {
-  name = "test-changes"
+  name             = "test-changes"
+  stream_mode      = "ON_DEMAND"
+  retention_period = 24
+  kms_key_id       = "alias/aws/kinesis"
 }
 
-run "defaults_on_demand_encrypted_with_aws_managed_key" {
+run "on_demand_encrypted_with_aws_managed_key" {
   command = plan
 
   assert {
     condition     = aws_kinesis_stream.this.stream_mode_details[0].stream_mode == "ON_DEMAND" && aws_kinesis_stream.this.shard_count == null
-    error_message = "The stream must be on demand without a shard count by default."
+    error_message = "ON_DEMAND must give a stream without a shard count."
   }
 
   assert {
     condition     = aws_kinesis_stream.this.encryption_type == "KMS" && aws_kinesis_stream.this.kms_key_id == "alias/aws/kinesis"
-    error_message = "The stream must be encrypted with alias/aws/kinesis by default."
+    error_message = "The stream must be encrypted with the given key alias."
   }
 
   assert {
     condition     = aws_kinesis_stream.this.retention_period == 24
-    error_message = "Retention must default to 24 hours."
+    error_message = "retention_period must reach the stream."
   }
 
   assert {
@@ -101,6 +104,28 @@ run "invalid_stream_mode" {
   }
 
   expect_failures = [var.stream_mode]
+}
+
+run "invalid_shard_count" {
+  command = plan
+
+  variables {
+    stream_mode = "PROVISIONED"
+    shard_count = 1.5
+  }
+
+  expect_failures = [var.shard_count]
+}
+
+run "shard_count_below_one" {
+  command = plan
+
+  variables {
+    stream_mode = "PROVISIONED"
+    shard_count = 0
+  }
+
+  expect_failures = [var.shard_count]
 }
 
 run "retention_too_short" {

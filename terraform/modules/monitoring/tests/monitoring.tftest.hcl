@@ -20,6 +20,13 @@ variables {
   change_stream_name   = "test-changes"
   function_name        = "test-transform"
   delivery_stream_name = "test-delivery"
+
+  enable_alarms                    = true
+  enable_alarm_topic               = true
+  enable_dashboard                 = true
+  alarm_actions                    = []
+  iterator_age_threshold_ms        = 600000
+  data_freshness_threshold_seconds = 900
 }
 
 run "alarms_on_every_link" {
