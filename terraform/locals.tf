@@ -1,6 +1,7 @@
 # The one place resource names are made. change_archive.stack parses this file (python-hcl2):
-# keep `names` to literal text and the interpolations ${var.name_prefix}, ${local.account_id}
-# and ${local.region}, and the layouts below to plain strings.
+# keep `names` to literal text and the interpolations ${var.name_prefix},
+# ${replace(var.name_prefix, "<text>", "<text>")}, ${local.account_id} and ${local.region}, and
+# the layouts below to plain strings.
 locals {
   account_id = data.aws_caller_identity.current.account_id
   region     = data.aws_region.current.region
@@ -17,6 +18,8 @@ locals {
     alarm_topic        = "${var.name_prefix}-alarms"
     alarm_prefix       = "${var.name_prefix}"
     dashboard          = "${var.name_prefix}"
+    catalog_database   = "${replace(var.name_prefix, "-", "_")}" # Glue/Athena: a-z, 0-9 and _ only
+    catalog_table      = "changes"
   }
 
   # Transform function: fixed by the artifact `make package` builds.

@@ -13,6 +13,9 @@ table_streaming_destination_precision = null
 # SNS is not among the services the LocalStack runs.
 enable_alarm_topic = false
 
+# LocalStack community has no Glue: no catalog table (the archive itself is unchanged).
+enable_archive_catalog = false
+
 # Throwaway stack: let destroy remove the table and the bucket with its objects.
 table_deletion_protection_enabled = false
 archive_force_destroy             = true

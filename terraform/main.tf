@@ -1,5 +1,6 @@
 # The pipeline, in the order the data flows:
-# table -> change stream -> delivery stream (+ transform function) -> archive bucket; monitoring.
+# table -> change stream -> delivery stream (+ transform function) -> archive bucket (+ its
+# catalog table, for Athena); monitoring.
 
 data "aws_caller_identity" "current" {}
 
@@ -117,6 +118,25 @@ module "archive" {
   transition_storage_class           = var.archive_transition_storage_class
   expiration_days                    = var.archive_expiration_days
   noncurrent_version_expiration_days = var.archive_noncurrent_version_expiration_days
+}
+
+################################################################################
+# Archive catalog (Glue database and table, for Athena)
+################################################################################
+
+module "catalog" {
+  source = "./modules/archive-catalog"
+
+  enable_catalog               = var.enable_archive_catalog
+  database_name                = local.names.catalog_database
+  table_name                   = local.names.catalog_table
+  bucket_name                  = module.archive.bucket_name
+  prefix                       = var.archive_prefix
+  compressed                   = var.delivery_compression_format == "GZIP"
+  dynamic_partitioning_enabled = var.delivery_dynamic_partitioning_enabled
+  source_table_names           = [module.table.table_name]
+  projection_first_year        = var.archive_catalog_first_year
+  projection_last_year         = var.archive_catalog_last_year
 }
 
 ################################################################################

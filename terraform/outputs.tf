@@ -96,6 +96,20 @@ output "error_prefix" {
 }
 
 ################################################################################
+# Archive catalog
+################################################################################
+
+output "catalog_database_name" {
+  description = "Name of the Glue database holding the archive table; null if enable_archive_catalog is false."
+  value       = module.catalog.database_name
+}
+
+output "catalog_table_name" {
+  description = "Name of the Glue table over the archive (query it with Athena as <catalog_database_name>.<catalog_table_name>); null if enable_archive_catalog is false."
+  value       = module.catalog.table_name
+}
+
+################################################################################
 # Monitoring
 ################################################################################
 

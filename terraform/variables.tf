@@ -58,6 +58,13 @@ variable "enable_dashboard" {
   nullable    = false
 }
 
+variable "enable_archive_catalog" {
+  description = "Create a Glue Data Catalog database and table over the archive (Athena partition projection), so that Athena queries it directly."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 ################################################################################
 # Table (DynamoDB) and its Kinesis streaming destination
 ################################################################################
@@ -367,6 +374,25 @@ variable "archive_force_destroy" {
   description = "Let `terraform destroy` delete the archive bucket with every object in it."
   type        = bool
   default     = false
+  nullable    = false
+}
+
+################################################################################
+# Archive catalog (Glue Data Catalog table for Athena)
+################################################################################
+
+# 2026..2035: no archive predates this project (2026); ten arrival years, 89,280 hour prefixes if unfiltered.
+variable "archive_catalog_first_year" {
+  description = "First year the archive table projects partitions for (arrival year, or event date with dynamic partitioning); no archive object is older than the stack."
+  type        = number
+  default     = 2026
+  nullable    = false
+}
+
+variable "archive_catalog_last_year" {
+  description = "Last arrival year the archive table projects partitions for (at most archive_catalog_first_year + 19); unused with dynamic partitioning, whose dates run up to today. Plans warn from the start of this year: raise it then, or later arrivals are not queryable."
+  type        = number
+  default     = 2035
   nullable    = false
 }
 

@@ -162,6 +162,12 @@ def _error_line(text: str) -> str:
 # the two locals that come from data sources, given by the caller.
 _CONTEXT_LOCALS = ("account_id", "region")
 _INTERPOLATION = re.compile(r"(?<!\$)\$\{([^}]*)\}")
+# ...and replace(var.<string variable>, "<text>", "<text>"), e.g. hyphens to underscores for Glue
+# names. A /regex/ search (Terraform's other form of replace) is refused.
+_STRING = r'"(?:[^"\\]|\\.)*"'
+_REPLACE = re.compile(
+    rf"replace\(\s*var\.([A-Za-z_][A-Za-z0-9_-]*)\s*,\s*({_STRING})\s*,\s*({_STRING})\s*\)"
+)
 _DIRECTIVE = re.compile(r"(?<!%)%\{")
 
 
@@ -172,8 +178,9 @@ class RootModule:
     `variables`: every variable's default (None for null); a variable without a default, or with
     a default that is an expression, is an error. `tfvars` (e.g. terraform/localstack.tfvars)
     overrides them as `terraform apply -var-file` would. `name_templates`: locals.names as
-    templates over ${var.*}, ${local.account_id}, ${local.region}. `strings`: the other
-    locals, which must be plain strings (the data-source locals account_id/region excepted).
+    templates over ${var.*}, ${replace(var.*, "<text>", "<text>")}, ${local.account_id} and
+    ${local.region}. `strings`: the other locals, which must be plain strings (the data-source
+    locals account_id/region excepted).
     """
 
     path: Path
@@ -214,14 +221,29 @@ class RootModule:
                     value = self.variables.get(expression[4:])
                     if isinstance(value, str):
                         return value
+                replaced = self._replace(expression)
+                if replaced is not None:
+                    return replaced
                 raise StackError(
                     f"{where} uses ${{{expression}}}: only literal text, ${{var.<string"
-                    " variable>}, ${local.account_id} and ${local.region} can be provisioned"
-                    " without Terraform"
+                    ' variable>}, ${replace(var.<string variable>, "<text>", "<text>")},'
+                    " ${local.account_id} and ${local.region} can be provisioned without"
+                    " Terraform"
                 )
 
             resolved[key] = _unescape(_INTERPOLATION.sub(substitute, template))
         return resolved
+
+    def _replace(self, expression: str) -> str | None:
+        """replace(var.<string variable>, "<text>", "<text>") evaluated; None for anything else."""
+        call = _REPLACE.fullmatch(expression)
+        if call is None:
+            return None
+        value = self.variables.get(call.group(1))
+        search, replacement = (_unescape(text[1:-1]) for text in call.group(2, 3))
+        if not isinstance(value, str) or search == "" or _is_regex(search):
+            return None
+        return value.replace(search, replacement)
 
 
 def _parse_hcl(path: Path) -> dict[str, Any]:
@@ -304,6 +326,11 @@ def _literal(value: Any, where: str) -> Any:
             if not str(key).startswith("__")
         }
     raise StackError(f"{where} has an unexpected value {value!r}")
+
+
+def _is_regex(search: str) -> bool:
+    """Terraform's replace() treats a search string wrapped in forward slashes as a regex."""
+    return len(search) >= 2 and search[0] == search[-1] == "/"
 
 
 def _is_quoted(value: Any) -> bool:

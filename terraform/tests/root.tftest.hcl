@@ -106,6 +106,52 @@ run "pipeline_is_wired_in_data_flow_order" {
     condition     = module.transform.function_arn == output.transform_function_arn
     error_message = "The transform ARN must be exported."
   }
+
+  assert {
+    condition     = output.catalog_database_name == "change_archive" && output.catalog_table_name == "changes"
+    error_message = "Glue names must come from locals.names, with underscores for the prefix's hyphens."
+  }
+}
+
+run "catalog_projects_the_arrival_time_layout" {
+  command = apply
+
+  assert {
+    condition     = module.catalog.storage_location_template == "s3://change-archive-archive-123456789012-us-east-1/changes/year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/"
+    error_message = "The catalog must read the archive bucket under archive_prefix, by arrival hour."
+  }
+
+  assert {
+    condition = module.catalog.storage_location_template == "s3://${output.archive_bucket_name}/${replace(replace(replace(replace(
+      local.archive_object_prefix,
+      "!{timestamp:yyyy}", "$${year}"),
+      "!{timestamp:MM}", "$${month}"),
+      "!{timestamp:dd}", "$${day}"),
+    "!{timestamp:HH}", "$${hour}")}"
+    error_message = "The catalog's partitions must be the delivery stream's prefix, expression for expression."
+  }
+}
+
+run "catalog_projects_the_dynamic_layout" {
+  command = apply
+
+  variables {
+    delivery_dynamic_partitioning_enabled = true
+    archive_prefix                        = "archive/changes/"
+  }
+
+  assert {
+    condition     = module.catalog.storage_location_template == "s3://change-archive-archive-123456789012-us-east-1/archive/changes/table=$${archive_table}/date=$${event_date}/"
+    error_message = "The catalog must read the archive bucket under archive_prefix, by table and event date."
+  }
+
+  assert {
+    condition = module.catalog.storage_location_template == "s3://${output.archive_bucket_name}/${replace(replace(
+      local.archive_object_prefix,
+      "!{partitionKeyFromLambda:table_name}", "$${archive_table}"),
+    "!{partitionKeyFromLambda:event_date}", "$${event_date}")}"
+    error_message = "The catalog's partitions must be the delivery stream's prefix, expression for expression."
+  }
 }
 
 run "delivery_uses_the_function_the_stream_and_the_bucket" {
@@ -126,12 +172,18 @@ run "localstack_settings_plan" {
     table_deletion_protection_enabled     = false
     table_streaming_destination_precision = null
     enable_alarm_topic                    = false
+    enable_archive_catalog                = false
     archive_force_destroy                 = true
   }
 
   assert {
     condition     = output.alarm_topic_arn == null
     error_message = "No alarm topic on LocalStack."
+  }
+
+  assert {
+    condition     = output.catalog_database_name == null && output.catalog_table_name == null
+    error_message = "No catalog on LocalStack (no Glue there)."
   }
 }
 

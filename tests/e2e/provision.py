@@ -65,6 +65,7 @@ IGNORED_VARIABLES = {
     "enable_alarms": "monitoring is not part of the data path",
     "enable_alarm_topic": "monitoring is not part of the data path",
     "enable_dashboard": "monitoring is not part of the data path",
+    "enable_archive_catalog": "the catalog is metadata only; LocalStack community has no Glue",
     "alarm_topic_kms_key_id": "monitoring is not part of the data path",
     "alarm_actions": "monitoring is not part of the data path",
     "alarm_iterator_age_threshold_ms": "monitoring is not part of the data path",
@@ -81,6 +82,8 @@ IGNORED_VARIABLES = {
     "archive_noncurrent_version_expiration_days": "lifecycle rules act after days",
     "archive_force_destroy": "the fixture empties the bucket before deleting it",
     "transform_artifact_path": "the fixture builds its own artifact with scripts/build_artifact.py",
+    "archive_catalog_first_year": "the catalog is metadata only; LocalStack community has no Glue",
+    "archive_catalog_last_year": "the catalog is metadata only; LocalStack community has no Glue",
 }
 USED_NAMES = frozenset(
     {"table", "change_stream", "transform", "transform_role", "delivery_stream", "delivery_role"}
@@ -91,6 +94,8 @@ IGNORED_NAMES = {
     "alarm_topic": "monitoring is not part of the data path",
     "alarm_prefix": "monitoring is not part of the data path",
     "dashboard": "monitoring is not part of the data path",
+    "catalog_database": "the catalog is metadata only; LocalStack community has no Glue",
+    "catalog_table": "the catalog is metadata only; LocalStack community has no Glue",
 }
 USED_STRINGS = frozenset(
     {

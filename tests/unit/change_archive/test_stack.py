@@ -29,6 +29,8 @@ VALUES: dict[str, Any] = {
     "error_prefix": "errors/",
     "alarm_topic_arn": None,
     "dashboard_name": None,
+    "catalog_database_name": None,  # null with enable_archive_catalog = false (LocalStack)
+    "catalog_table_name": None,
 }
 
 
@@ -282,9 +284,25 @@ def test_tfvars_override_defaults(tmp_path: Path) -> None:
         RootModule.load(root, tfvars=tmp_path / "bad.tfvars")
 
 
+def test_replace_of_a_string_variable_in_names(tmp_path: Path) -> None:
+    # GIVEN a name that turns the prefix's hyphens into underscores (Glue database names)
+    variables = VARIABLES_TF.replace('default     = "demo"', 'default     = "demo-x"')
+    locals_ = LOCALS_TF.replace(
+        '"${var.name_prefix}-table"', '"${replace(var.name_prefix, "-", "_")}_db"'
+    )
+    # WHEN loaded and resolved
+    module = RootModule.load(root_module(tmp_path, variables=variables, locals_=locals_))
+    # THEN the replacement is made, as Terraform's replace() with a plain substring would
+    assert module.names(account_id="1", region="r")["table"] == "demo_x_db"
+
+
 @pytest.mark.parametrize(
     ("template", "message"),
     [
+        ('"${replace(var.name_prefix, "/-+/", "_")}"', r"uses \$\{replace\(var.name_prefix"),
+        ('"${replace(var.size, "-", "_")}"', r"uses \$\{replace\(var.size"),
+        ('"${replace(var.name_prefix, "", "_")}"', r"uses \$\{replace\(var.name_prefix"),
+        ('"${replace(local.region, "-", "_")}"', r"uses \$\{replace\(local.region"),
         ('"${var.name_prefix}-${data.x.y}"', r"names.table uses \$\{data.x.y\}"),
         ('"${local.other}-t"', r"names.table uses \$\{local.other\}"),
         ('"${var.size}-t"', r"names.table uses \$\{var.size\}"),  # not a string variable
@@ -336,3 +354,6 @@ def test_the_real_root_module_loads() -> None:
     for key in ("table", "change_stream", "transform", "delivery_stream", "archive_bucket"):
         assert "${" not in names[key]
         assert names[key].startswith(module.variables["name_prefix"])
+    # and the Glue names are the prefix with underscores (Athena names: no hyphens)
+    assert names["catalog_database"] == module.variables["name_prefix"].replace("-", "_")
+    assert "-" not in names["catalog_table"]
