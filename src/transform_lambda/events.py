@@ -91,7 +91,12 @@ class KinesisRecordMetadata(DictWrapper):
 
     @property
     def sequence_number(self) -> str | None:
-        return _str_or_none(self._data.get("sequenceNumber"))
+        """Kinesis sequence numbers are decimal strings; LocalStack 4.14 makes up an integer one,
+        which is the same number and reads as its string."""
+        sequence_number = self._data.get("sequenceNumber")
+        if type(sequence_number) is int:
+            return str(sequence_number)
+        return _str_or_none(sequence_number)
 
     @property
     def subsequence_number(self) -> object:
@@ -168,76 +173,6 @@ class FirehoseEvent(DictWrapper):
     def records(self) -> Iterator[FirehoseRecord]:
         for record in self.raw_records:
             yield FirehoseRecord(record if type(record) is dict else {})
-
-
-class StreamRecord(DictWrapper):
-    """The ``dynamodb`` part of a change record (images still in DynamoDB JSON)."""
-
-    __slots__ = ()
-
-    @property
-    def approximate_creation_date_time(self) -> object:
-        return self._data.get("ApproximateCreationDateTime")
-
-    @property
-    def keys(self) -> object:  # type: ignore[override]
-        return self._data.get("Keys")
-
-    @property
-    def new_image(self) -> object:
-        return self._data.get("NewImage")
-
-    @property
-    def old_image(self) -> object:
-        return self._data.get("OldImage")
-
-    @property
-    def size_bytes(self) -> object:
-        return self._data.get("SizeBytes")
-
-
-class ChangeRecord(DictWrapper):
-    """DynamoDB's Kinesis-destination change record."""
-
-    __slots__ = ()
-
-    @property
-    def aws_region(self) -> object:
-        return self._data.get("awsRegion")
-
-    @property
-    def event_id(self) -> object:
-        return self._data.get("eventID")
-
-    @property
-    def event_name(self) -> object:
-        return self._data.get("eventName")
-
-    @property
-    def user_identity(self) -> object:
-        return self._data.get("userIdentity")
-
-    @property
-    def record_format(self) -> object:
-        return self._data.get("recordFormat")
-
-    @property
-    def table_name(self) -> object:
-        return self._data.get("tableName")
-
-    @property
-    def event_source(self) -> object:
-        return self._data.get("eventSource")
-
-    @property
-    def dynamodb(self) -> StreamRecord | None:
-        body = self._data.get("dynamodb")
-        return StreamRecord(body) if type(body) is dict else None
-
-    @property
-    def is_ttl_delete(self) -> bool:
-        """A REMOVE made by DynamoDB's Time to Live process (service principal)."""
-        return is_ttl_delete(self._data)
 
 
 def is_ttl_delete(change: Mapping[str, Any]) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import binascii
 import json
-from collections.abc import Mapping
 from typing import Any, Final
 
 from transform_lambda import _json
@@ -31,6 +30,7 @@ from transform_lambda.events import (
     FirehoseEvent,
     FirehoseRecord,
     FirehoseResult,
+    KinesisRecordMetadata,
     event_time,
     is_ttl_delete,
 )
@@ -140,7 +140,7 @@ def response_size(answers: list[RecordAnswer]) -> int:
 
 def archive_line(
     record_id: str | None,
-    kinesis_metadata: object,
+    metadata: KinesisRecordMetadata | None,
     change: dict[str, Any],
     config: Config,
 ) -> RecordAnswer:
@@ -172,7 +172,6 @@ def archive_line(
     size_bytes = body.get("SizeBytes")
     if size_bytes is not None and (type(size_bytes) is not int):
         raise RecordFailure("not_change_record", "dynamodb.SizeBytes must be an integer")
-    sequence_number, shard_id = _stream_position(kinesis_metadata)
     keys, event_id, new_image, old_image = _keys_id_and_images(body, change)
     aws_region = get("awsRegion")
     if aws_region is not None and type(aws_region) is not str:
@@ -187,8 +186,8 @@ def archive_line(
         "old_image": old_image,
         "is_ttl_delete": is_ttl_delete(change),
         "change_source": change_source.value,
-        "sequence_number": sequence_number,
-        "shard_id": shard_id,
+        "sequence_number": None if metadata is None else metadata.sequence_number,
+        "shard_id": None if metadata is None else metadata.shard_id,
         "aws_region": aws_region,
         "size_bytes": size_bytes,
     }
@@ -204,24 +203,6 @@ def archive_line(
         _b2a_base64(encoded, newline=False).decode("ascii"),
         table_name=table_name,
         event_date=event_date,
-    )
-
-
-def _stream_position(kinesis_metadata: object) -> tuple[str | None, str | None]:
-    """(sequence number, shard id) from ``kinesisRecordMetadata``; None for what is missing.
-
-    Kinesis sequence numbers are decimal strings; LocalStack 4.14 makes up an integer one, which
-    is the same number and goes out as its string.
-    """
-    if type(kinesis_metadata) is not dict:
-        return None, None
-    sequence_number = kinesis_metadata.get("sequenceNumber")
-    shard_id = kinesis_metadata.get("shardId")
-    if type(sequence_number) is int:
-        sequence_number = str(sequence_number)
-    return (
-        sequence_number if type(sequence_number) is str else None,
-        shard_id if type(shard_id) is str else None,
     )
 
 
@@ -249,15 +230,9 @@ def _keys_id_and_images(
 
 def answer_record(record: FirehoseRecord, config: Config) -> RecordAnswer:
     """One Firehose record → its answer. Never raises for bad input: bad records fail alone."""
-    return _answer(record.raw_event, config)
-
-
-def _answer(record: Mapping[str, Any], config: Config) -> RecordAnswer:
-    record_id = record.get("recordId")
-    if type(record_id) is not str:
-        record_id = None
-    data = record.get("data")
-    if type(data) is not str:
+    record_id = record.record_id
+    data = record.data
+    if data is None:
         return RecordAnswer(
             record_id,
             "ProcessingFailed",
@@ -276,7 +251,7 @@ def _answer(record: Mapping[str, Any], config: Config) -> RecordAnswer:
             raise RecordFailure("not_utf8_json") from None
         if type(change) is not dict:
             raise RecordFailure("not_change_record", "not a JSON object")
-        return archive_line(record_id, record.get("kinesisRecordMetadata"), change, config)
+        return archive_line(record_id, record.kinesis_record_metadata, change, config)
     except RecordFailure as failure:
         return RecordAnswer(
             record_id,
@@ -367,11 +342,11 @@ def transform_batch(
     event: FirehoseEvent, config: Config, limit: int = RESPONSE_LIMIT_BYTES
 ) -> BatchOutcome:
     """Answer every record of the event, in order, within the response limit."""
-    records = [record if type(record) is dict else {} for record in event.raw_records]
-    answers = [_answer(record, config) for record in records]
+    records = list(event.records)
+    answers = [answer_record(record, config) for record in records]
     if len(answers) != len(records):  # pragma: no cover - never send a short answer
         raise RuntimeError("answer count differs from record count")
-    originals = [data if type(data := record.get("data")) is str else None for record in records]
+    originals = [record.data for record in records]
     turned, response_bytes = _fit_response(answers, originals, limit, response_size(answers))
     return BatchOutcome(
         answers,
