@@ -14,12 +14,13 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 __all__ = [
+    "POLL_INTERVAL_SECONDS",
     "ArchiveError",
     "ArchiveFormatError",
     "ArchiveObject",
@@ -28,12 +29,16 @@ __all__ = [
     "collect_changes",
     "decode_body",
     "list_objects",
+    "new_objects",
     "parse_ndjson",
     "read_object",
     "read_object_text",
 ]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+
+# Seconds between archive listings while waiting for (verify) or following (tail) new objects.
+POLL_INTERVAL_SECONDS: Final = 2.0
 
 
 class ArchiveError(Exception):
@@ -82,6 +87,16 @@ def list_objects(
                 found.append(ArchiveObject(entry["Key"], modified, entry.get("Size", 0)))
     found.sort(key=lambda obj: (obj.last_modified, obj.key))
     return found
+
+
+def new_objects(
+    s3: S3Client, bucket: str, prefix: str, *, since: datetime | None, seen: set[str]
+) -> Iterator[ArchiveObject]:
+    """:func:`list_objects` without the keys in ``seen``, which this adds each object's key to."""
+    for obj in list_objects(s3, bucket, prefix, since=since):
+        if obj.key not in seen:
+            seen.add(obj.key)
+            yield obj
 
 
 def decode_body(body: bytes, *, source: str) -> str:
@@ -145,7 +160,7 @@ def collect_changes(
     match: Callable[[dict[str, Any]], bool],
     done: Callable[[Sequence[ArchivedRecord]], bool],
     timeout: float,
-    poll_interval: float = 2.0,
+    poll_interval: float = POLL_INTERVAL_SECONDS,
     since: datetime | None = None,
 ) -> list[ArchivedRecord]:
     """Poll the archive until `done(matched)` is true, and return the matched records.
@@ -160,10 +175,7 @@ def collect_changes(
     records_seen = 0
     matched: list[ArchivedRecord] = []
     while True:
-        for obj in list_objects(s3, bucket, prefix, since=since):
-            if obj.key in seen:
-                continue
-            seen.add(obj.key)
+        for obj in new_objects(s3, bucket, prefix, since=since, seen=seen):
             records = read_object(s3, bucket, obj.key)
             records_seen += len(records)
             matched.extend(

@@ -23,7 +23,7 @@ from botocore.exceptions import (
 )
 
 from change_archive import aws
-from change_archive.archive import ArchiveError
+from change_archive.archive import POLL_INTERVAL_SECONDS, ArchiveError
 from change_archive.backfill import (
     Backfill,
     BackfillError,
@@ -149,6 +149,15 @@ class Settings:
 
 pass_settings = click.make_pass_decorator(Settings)
 
+# verify and tail both poll the archive.
+poll_interval_option = click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.1),
+    default=POLL_INTERVAL_SECONDS,
+    show_default=True,
+    help="Seconds between archive listings.",
+)
+
 
 @click.group(cls=PipelineGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(None, "-V", "--version", package_name=PACKAGE, prog_name="pipeline")
@@ -205,13 +214,7 @@ def seed_command(settings: Settings, count: int | None) -> None:
     show_default=True,
     help="Seconds to wait for the three changes (covers Firehose's buffering interval).",
 )
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.1),
-    default=2.0,
-    show_default=True,
-    help="Seconds between archive listings.",
-)
+@poll_interval_option
 @pass_settings
 def verify_command(settings: Settings, timeout: float, poll_interval: float) -> None:
     """Smoke-test the stack: write, modify, delete one item; wait for all three in the archive."""
@@ -229,7 +232,7 @@ def verify_command(settings: Settings, timeout: float, poll_interval: float) -> 
 @click.option(
     "--segments",
     type=click.IntRange(1, 1_000_000),  # DynamoDB Scan: TotalSegments 1..1,000,000
-    default=4,
+    default=Options().segments,
     show_default=True,
     help="Parallel Scan segments (TotalSegments); up to 10 are scanned at once.",
 )
@@ -337,13 +340,7 @@ def _interrupted(path: Path, dry_run: bool) -> NoReturn:
     "--follow/--no-follow", default=True, show_default=True, help="Keep printing new objects."
 )
 @click.option("--json", "raw", is_flag=True, help="Print the archive's JSON lines as stored.")
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.1),
-    default=2.0,
-    show_default=True,
-    help="Seconds between archive listings.",
-)
+@poll_interval_option
 @pass_settings
 def tail_command(
     settings: Settings, *, since: str, follow: bool, raw: bool, poll_interval: float

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from change_archive.archive import (
+    POLL_INTERVAL_SECONDS,
     ArchiveFormatError,
-    list_objects,
+    new_objects,
     parse_ndjson,
     read_object_text,
 )
@@ -57,7 +58,7 @@ class TailOptions:
 
     since: datetime | None = None
     follow: bool = True
-    poll_interval: float = 2.0
+    poll_interval: float = POLL_INTERVAL_SECONDS
     raw: bool = False
 
 
@@ -71,10 +72,7 @@ def new_lines(
     warn: Callable[[str], None],
 ) -> Iterator[str]:
     """Lines of the objects not in ``seen`` (which this updates), oldest object first."""
-    for obj in list_objects(s3, bucket, prefix, since=options.since):
-        if obj.key in seen:
-            continue
-        seen.add(obj.key)
+    for obj in new_objects(s3, bucket, prefix, since=options.since, seen=seen):
         yield from object_lines(read_object_text(s3, bucket, obj.key), obj.key, options, warn)
 
 

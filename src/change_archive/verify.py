@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from change_archive.archive import ArchivedRecord, ArchiveTimeoutError, collect_changes
+from change_archive.archive import (
+    POLL_INTERVAL_SECONDS,
+    ArchivedRecord,
+    ArchiveTimeoutError,
+    collect_changes,
+)
 from change_archive.stack import Stack
 
 if TYPE_CHECKING:
@@ -197,7 +202,7 @@ def run_verify(
     stack: Stack,
     *,
     timeout: float,
-    poll_interval: float = 2.0,
+    poll_interval: float = POLL_INTERVAL_SECONDS,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     marker: uuid.UUID | None = None,
     collect: Callable[..., list[ArchivedRecord]] = collect_changes,
