@@ -22,14 +22,8 @@ from change_archive.stack import Stack
 
 
 @pytest.fixture(autouse=True)
-def _offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    # CI exports AWS_ENDPOINT_URL for LocalStack; moto only intercepts AWS's own endpoints.
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def _offline_aws(offline_aws: None) -> None:
+    """Every CLI unit test runs against moto (tests/unit/conftest.py)."""
 
 
 @pytest.fixture(autouse=True)
