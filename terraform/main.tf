@@ -7,7 +7,8 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  file_extension = var.delivery_compression_format == "GZIP" ? ".jsonl.gz" : ".jsonl"
+  archive_compressed = var.delivery_compression_format == "GZIP"
+  file_extension     = local.archive_compressed ? ".jsonl.gz" : ".jsonl"
   archive_object_prefix = (
     var.delivery_dynamic_partitioning_enabled
     ? "${var.archive_prefix}${local.archive_dynamic_partition}"
@@ -132,7 +133,7 @@ module "catalog" {
   table_name                   = local.names.catalog_table
   bucket_name                  = module.archive.bucket_name
   prefix                       = var.archive_prefix
-  compressed                   = var.delivery_compression_format == "GZIP"
+  compressed                   = local.archive_compressed
   dynamic_partitioning_enabled = var.delivery_dynamic_partitioning_enabled
   source_table_names           = [module.table.table_name]
   projection_first_year        = var.archive_catalog_first_year
