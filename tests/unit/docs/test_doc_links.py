@@ -18,9 +18,7 @@ FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
 def markdown_files() -> list[Path]:
     skip = {".git", ".venv", ".venv-checkov", "node_modules", ".terraform", "build", "dist"}
-    return sorted(
-        p for p in REPO.rglob("*.md") if not skip.intersection(p.relative_to(REPO).parts)
-    )
+    return sorted(p for p in REPO.rglob("*.md") if not skip.intersection(p.relative_to(REPO).parts))
 
 
 def anchor(heading: str) -> str:
@@ -60,4 +58,7 @@ def test_a_broken_link_is_reported(tmp_path: Path) -> None:
     # GIVEN a file with a missing target and a missing anchor
     (tmp_path / "a.md").write_text("# Title\n[x](b.md) [y](#nope) [z](#title)\n", encoding="utf-8")
     # WHEN checked / THEN both are reported, the good anchor is not
-    assert broken_links(tmp_path / "a.md") == ["b.md: no such file", "#nope: no heading #nope in a.md"]
+    assert broken_links(tmp_path / "a.md") == [
+        "b.md: no such file",
+        "#nope: no heading #nope in a.md",
+    ]
