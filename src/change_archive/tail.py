@@ -31,7 +31,10 @@ def parse_since(text: str, *, now: datetime) -> datetime:
     match = _DURATION.match(text)
     if match:
         amount, unit = match.groups()
-        return now - timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
+        try:
+            return now - timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
+        except OverflowError:  # before year 1 (or past timedelta's 999,999,999 days)
+            raise ValueError(f"{text!r} reaches back before the year 1") from None
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

@@ -33,7 +33,7 @@ from change_archive.backfill import (
     put_with_retries,
     to_entry,
 )
-from change_archive.demo_items import item_size_bytes, nested_item
+from change_archive.demo_items import nested_item, seed_items
 
 TARGET = Target("orders", "eu-west-1", "orders-changes", ("pk", "sk"))
 
@@ -358,3 +358,28 @@ def test_progress_line_shows_counts_rate_and_share() -> None:
     assert stream.getvalue() == f"{line}\n{line}\n"
     assert totals.summary() == "scanned 1200, sent 995, retried 7, failed 5"
     assert totals.summary(dry_run=True) == "scanned 1200, would send 995, retried 7, failed 5"
+
+
+@pytest.mark.parametrize(
+    ("item", "size"),
+    [
+        ({"a": {"S": "abc"}}, 4),
+        ({"n": {"N": "123"}}, 1 + 2 + 1),  # 3 significant digits -> 2 bytes, + 1
+        ({"n": {"N": "-0.00100"}}, 1 + 1 + 1),  # leading and trailing zeros trimmed
+        ({"b": {"B": b"\x00\x01"}}, 3),
+        ({"t": {"BOOL": True}, "z": {"NULL": True}}, 4),
+        ({"l": {"L": [{"S": "ab"}, {"N": "1"}]}}, 1 + 3 + (1 + 2) + (1 + 2)),
+        ({"m": {"M": {"k": {"S": "v"}}}}, 1 + 3 + (1 + 1 + 1)),
+        ({"s": {"SS": ["a", "bc"]}}, 1 + 3),
+    ],
+)
+def test_item_size_follows_dynamodb_rules(item: dict[str, Any], size: int) -> None:
+    assert item_size_bytes(item) == size
+
+
+def test_item_key_picks_the_key_attributes() -> None:
+    item = seed_items("pk", "sk")[0]
+    assert item_key(item, "pk", "sk") == {"pk": item["pk"], "sk": item["sk"]}
+    assert item_key(item, "pk") == {"pk": item["pk"]}
+    with pytest.raises(KeyError, match="lacks key attribute"):
+        item_key(item, "id")
