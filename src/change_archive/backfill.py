@@ -422,6 +422,7 @@ class Checkpoint:
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     next_segment: int = 0
     open: dict[int, Item | None] = field(default_factory=dict)
+    records_done: int = 0  # records of acknowledged pages (a resumed run's progress starts here)
     interval: float = CHECKPOINT_INTERVAL_SECONDS
     clock: Clock = time.monotonic
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -460,7 +461,14 @@ class Checkpoint:
             )
         missing = [
             name
-            for name in ("table_name", "total_segments", "run_id", "next_segment", "open")
+            for name in (
+                "table_name",
+                "total_segments",
+                "run_id",
+                "next_segment",
+                "open",
+                "records_done",
+            )
             if name not in data
         ]
         if missing:
@@ -477,6 +485,9 @@ class Checkpoint:
             raise CheckpointError(f"{where}: run_id {run_id!r} is not a UUID") from None
         if not _is_int(next_segment) or not 0 <= next_segment <= total_segments:
             raise CheckpointError(f"{where}: next_segment must be 0..{total_segments}")
+        records_done = data["records_done"]
+        if not _is_int(records_done) or records_done < 0:
+            raise CheckpointError(f"{where}: records_done must be a count")
         if not isinstance(opened, dict):
             raise CheckpointError(f"{where}: open must be an object of segment: start key")
         positions: dict[int, Item | None] = {}
@@ -486,7 +497,9 @@ class Checkpoint:
                     f"{where}: open segment {segment!r} is not a number below next_segment"
                 )
             positions[int(segment)] = _decode_key(key, f"{where}, segment {segment}")
-        return cls(path, table_name, total_segments, str(run_id), next_segment, positions)
+        return cls(
+            path, table_name, total_segments, str(run_id), next_segment, positions, records_done
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -496,6 +509,7 @@ class Checkpoint:
             "run_id": self.run_id,
             "next_segment": self.next_segment,
             "open": {str(s): _encode_key(key) for s, key in sorted(self.open.items())},
+            "records_done": self.records_done,
         }
 
     def claim(self) -> tuple[int, Item | None] | None:
@@ -512,9 +526,11 @@ class Checkpoint:
             self._dirty = True  # not written now: a lost claim only means scanning it from start
             return segment, None
 
-    def advance(self, segment: int, start_key: Item | None) -> None:
-        """Record that every page before ``start_key`` is acknowledged (None: segment done)."""
+    def advance(self, segment: int, start_key: Item | None, *, records: int = 0) -> None:
+        """Record that every page before ``start_key`` is acknowledged (None: segment done),
+        ``records`` of them in the page just done."""
         with self._lock:
+            self.records_done += records
             if start_key is None:
                 self.open.pop(segment, None)
             else:
@@ -542,12 +558,6 @@ class Checkpoint:
     @property
     def complete(self) -> bool:
         return self.next_segment >= self.total_segments and not self.open
-
-    @property
-    def share_left(self) -> float:
-        """About how much of the table is left to scan (open segments count as whole)."""
-        left = self.total_segments - self.next_segment + len(self.open)
-        return left / self.total_segments
 
 
 def _is_int(value: object) -> bool:
@@ -704,7 +714,7 @@ class Backfill:
             if not self.send_page(segment, items, created_at_us=created_at_us):
                 return  # the checkpoint stays before this page: --resume sends it again
             start_key = page.get("LastEvaluatedKey")
-            self._state.advance(segment, start_key)
+            self._state.advance(segment, start_key, records=len(items))
             if start_key is None:
                 return
 

@@ -457,13 +457,12 @@ def backfill_command(
     if not dry_run:
         state.save()  # the file exists (and is writable) before the first record is sent
     settings.left_behind = lambda: _backfill_left_behind(run, path, dry_run=dry_run)
-    # A resumed run: the bar starts at the share already done, so its rate and time left count
+    # A resumed run's bar starts at the records already done, so its rate and time left count
     # only what is left (ItemCount is approximate: DynamoDB updates it about every six hours).
-    done_before = round(expected * (1 - state.share_left)) if expected else 0
     with progress_bar(
         description="backfill, would send (dry run)" if dry_run else "backfill",
-        total=expected or None,
-        initial=done_before,
+        total=max(expected, state.records_done) if expected else None,
+        initial=state.records_done,
     ) as bar:
         run.progress = bar
         totals = run.run()

@@ -74,9 +74,15 @@ def new_lines(
     seen: set[str],
     warn: Callable[[str], None],
 ) -> Iterator[str]:
-    """Lines of the objects not in ``seen`` (which this updates), oldest object first."""
+    """Lines of the objects not in ``seen`` (which this updates), oldest object first; an object
+    that is not text (bad gzip, not UTF-8) is skipped with a warning."""
     for obj in new_objects(s3, bucket, prefix, since=options.since, seen=seen):
-        yield from object_lines(read_object_text(s3, bucket, obj.key), obj.key, options, warn)
+        try:
+            text = read_object_text(s3, bucket, obj.key)
+        except ArchiveFormatError as error:
+            warn(f"warning: {error}; object skipped")
+            continue
+        yield from object_lines(text, obj.key, options, warn)
 
 
 def object_lines(
