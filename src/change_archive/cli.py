@@ -180,7 +180,7 @@ def _line(ctx: click.Context, cause: str, *, nothing: str = "") -> str:
     settings = ctx.find_object(Settings)
     left = (settings.left_behind() if settings else "") or nothing
     line = f"{command}: {cause}" + (f"; {left}" if left else "")
-    return " ".join(line.split())  # one line, whatever the cause's text held
+    return " ".join(line.splitlines())  # one line, whatever the cause's text held
 
 
 # ---------------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def write_items(
         else:
             raise SeedError(
                 f"{len(requests)} item(s) still unprocessed by {table_name} after"
-                f" {policy.max_attempts} attempts (throttled?); {written} written"
+                f" {policy.max_attempts} attempts (throttled?)"
             )
     return written
 
