@@ -338,9 +338,10 @@ def test_a_failing_segment_stops_the_others_at_once(moto_stack: MotoStack) -> No
     with pytest.raises(ClientError, match="AccessDenied"):
         run.run()
 
-    # THEN segment 0 stopped after the page it was on, not after its ~20 pages
+    # THEN segment 0 stopped after the page it was on (a page or two; a few on a loaded
+    # machine), not after all of its ~20 pages
     assert dynamodb.pages[1] == 1
-    assert dynamodb.pages[0] <= 2
+    assert dynamodb.pages[0] <= 5
 
 
 def test_each_page_is_stamped_with_the_second_before_its_read(moto_stack: MotoStack) -> None:
