@@ -162,8 +162,11 @@ def collect_changes(
     timeout: float,
     poll_interval: float = POLL_INTERVAL_SECONDS,
     since: datetime | None = None,
+    on_poll: Callable[[Sequence[ArchivedRecord]], None] = lambda _: None,
 ) -> list[ArchivedRecord]:
     """Poll the archive until `done(matched)` is true, and return the matched records.
+
+    `on_poll(matched)` is called after each listing (a progress display).
 
     Every object under `prefix` (written at or after `since`, if given) is read once; the records
     for which `match(record)` is true are kept, in the order their objects were written. Raises
@@ -183,6 +186,7 @@ def collect_changes(
                 for number, record in enumerate(records, start=1)
                 if match(record)
             )
+        on_poll(matched)
         if done(matched):
             return matched
         remaining = deadline - time.monotonic()

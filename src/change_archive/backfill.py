@@ -1,15 +1,20 @@
 """Backfill: send the items a table already holds to its change stream as INSERT change records.
 
 DynamoDB's Kinesis streaming destination only captures changes made after it was enabled. A
-backfill scans the table (parallel Scan, one thread per segment) and writes each item to the same
-Kinesis data stream in exactly the destination's record format, with
+backfill scans the table (parallel Scan, up to ``MAX_THREADS`` segments at once) and writes each
+item to the same Kinesis data stream in exactly the destination's record format, with
 ``eventSource = "change-archive:backfill"``: the transform marks those ``change_source =
 "backfill"``.
 
-Delivery is at least once: a record whose PutRecords entry failed is retried with exponential
-backoff and full jitter; a page counts as done (and the segment's checkpoint moves past it) only
+Ordering: each page is stamped (``ApproximateCreationDateTime``) with the time taken *before* its
+Scan call, floored to the whole second, so any live change made after the read sorts after the
+image (and a live change wins a tie, by the archive's ``change_order``). Event ids are
+``uuid5(run id, item_key)``: a resumed run re-sends a record with the same id, so duplicates
+collapse.
+
+Delivery is at least once: a page counts as done (and its segment's checkpoint moves past it) only
 when every record of the page was acknowledged. A resumed run starts again at the first page that
-was not, so the archive may hold an item twice; key + ``change_source`` identify such duplicates.
+was not.
 """
 
 from __future__ import annotations
@@ -25,20 +30,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from change_archive.demo_items import item_key, item_size_bytes
 from transform_lambda.events import BACKFILL_EVENT_SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
+    from tqdm import tqdm
 
 
 # PutRecords: at most 500 records and 5 MiB per call including partition keys, 1 MiB per record
@@ -74,6 +79,10 @@ class BackfillError(Exception):
     """A backfill cannot start or continue (one line, for the operator)."""
 
 
+class CheckpointError(BackfillError):
+    """The checkpoint file cannot be used (a configuration error: nothing was sent)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Change records (pure)
 # ---------------------------------------------------------------------------------------------
@@ -87,6 +96,84 @@ class Target:
     region: str
     stream_name: str
     key_names: tuple[str] | tuple[str, str]
+
+
+def item_key(item: Mapping[str, Any], hash_key: str, range_key: str | None = None) -> Item:
+    """The key attributes of ``item``, typed (for GetItem/DeleteItem, or a record's ``Keys``)."""
+    names = [hash_key] if range_key is None else [hash_key, range_key]
+    missing = [name for name in names if name not in item]
+    if missing:
+        raise KeyError(f"item lacks key attribute(s) {', '.join(missing)}")
+    return {name: item[name] for name in names}
+
+
+def item_size_bytes(item: Mapping[str, Any]) -> int:
+    """The item's size by DynamoDB's rules (developer guide, "DynamoDB item sizes and formats")."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Mapping[str, Any]) -> int:  # noqa: PLR0911 - one return per type
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        return _number_size(str(inner))
+    if kind == "B":
+        return len(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(str(element).encode()) for element in inner)
+    if kind == "NS":
+        return sum(_number_size(str(element)) for element in inner)
+    if kind == "BS":
+        return sum(len(element) for element in inner)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(element) for element in inner)
+    if kind == "M":
+        return 3 + sum(
+            1 + len(name.encode()) + _value_size(element) for name, element in inner.items()
+        )
+    raise ValueError(f"unknown DynamoDB type {kind!r}")
+
+
+def _number_size(text: str) -> int:
+    digits = text.lstrip("+-").replace(".", "").lstrip("0").rstrip("0")
+    return (len(digits) + 1) // 2 + 1
+
+
+def item_key_text(keys: Mapping[str, Any]) -> str:
+    """The archive's ``item_key``: the typed key as canonical JSON text.
+
+    Attribute names sorted, compact; ``S`` as a JSON string, ``N`` as DynamoDB's number text
+    verbatim (a JSON number token), ``B`` as its base64 string.
+    """
+    parts = []
+    for name in sorted(keys):
+        ((kind, value),) = keys[name].items()
+        if kind == "N":
+            text = str(value)
+        elif kind == "B":
+            raw = value if isinstance(value, str) else base64.b64encode(value).decode("ascii")
+            text = json.dumps(raw)
+        else:
+            text = json.dumps(value, ensure_ascii=False)
+        parts.append(f"{json.dumps(name, ensure_ascii=False)}:{text}")
+    return "{" + ",".join(parts) + "}"
+
+
+def backfill_event_id(run_id: str, keys: Mapping[str, Any]) -> str:
+    """The event id of an item's backfill record: the same for every send within one run."""
+    return str(uuid.uuid5(uuid.UUID(run_id), item_key_text(keys)))
+
+
+def page_stamp_us(now_us: int) -> int:
+    """A page's ApproximateCreationDateTime: the time before its read, floored to the second.
+
+    Floored, it never sorts after a live change made after the read, whatever precision
+    (seconds, milliseconds, microseconds) the live change's own time has.
+    """
+    return now_us - now_us % 1_000_000
 
 
 def key_of(item: Mapping[str, Any], target: Target) -> Item:
@@ -286,6 +373,11 @@ class TokenBucket:
 # Checkpoint
 # ---------------------------------------------------------------------------------------------
 
+CHECKPOINT_FORMAT = 2
+# A crash (not Ctrl-C, not a failure: those write at once) repeats at most the pages acknowledged
+# in the last this-many seconds, besides the pages in flight.
+CHECKPOINT_INTERVAL_SECONDS = 2.0
+
 
 def _encode_key(key: Mapping[str, Any] | None) -> Item | None:
     if key is None:
@@ -293,100 +385,204 @@ def _encode_key(key: Mapping[str, Any] | None) -> Item | None:
     return json.loads(dynamodb_json(key))  # type: ignore[no-any-return]
 
 
-def _decode_key(key: Mapping[str, Any] | None) -> Item | None:
+def _decode_key(key: object, where: str) -> Item | None:
+    """A checkpointed ExclusiveStartKey (None: from the segment's start); CheckpointError if odd."""
     if key is None:
         return None
-    return {
-        name: {"B": base64.b64decode(value["B"])} if "B" in value else dict(value)
-        for name, value in key.items()
-    }
-
-
-@dataclass
-class SegmentPosition:
-    """Where one scan segment stands: done, or the key to start the next page after."""
-
-    done: bool = False
-    start_key: Item | None = None
+    if not isinstance(key, dict) or not key:
+        raise CheckpointError(f"{where}: a start key must be an object of key attributes or null")
+    decoded: Item = {}
+    for name, value in key.items():
+        ((kind, raw),) = value.items() if isinstance(value, dict) and len(value) == 1 else [("", 0)]
+        if kind not in ("S", "N", "B") or not isinstance(raw, str):
+            raise CheckpointError(
+                f'{where}: key attribute {name!r} must be {{"S"|"N"|"B": text}}, not {value!r}'
+            )
+        try:
+            decoded[name] = {"B": base64.b64decode(raw, validate=True)} if kind == "B" else value
+        except ValueError:
+            raise CheckpointError(f"{where}: key attribute {name!r} is not base64") from None
+    return decoded
 
 
 @dataclass
 class Checkpoint:
-    """Per-segment scan positions, saved atomically after every acknowledged page."""
+    """Where a backfill run stands, small whatever the segment count.
 
-    path: Path
+    Segments are handed out in order: every segment below ``next_segment`` was claimed, and the
+    claimed ones not yet done are in ``open`` with the key to start their next page after (None:
+    from their start). So the file holds one entry per segment being scanned (at most
+    ``MAX_THREADS``, plus segments whose records failed), not one per segment. Writes are atomic
+    and at most every ``interval`` seconds, plus :meth:`flush` at the end of a run.
+    """
+
+    path: Path | None  # None: kept in memory only (a dry run)
     table_name: str
     total_segments: int
-    positions: dict[int, SegmentPosition] = field(default_factory=dict)
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    next_segment: int = 0
+    open: dict[int, Item | None] = field(default_factory=dict)
+    records_done: int = 0  # records of acknowledged pages (a resumed run's progress starts here)
+    interval: float = CHECKPOINT_INTERVAL_SECONDS
+    clock: Clock = time.monotonic
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        self._unclaimed = sorted(self.open)  # open in an earlier run, not yet handed out in this
+        self._dirty = False
+        self._written_at = float("-inf")
+
     @classmethod
-    def fresh(cls, path: Path, table_name: str, total_segments: int) -> Checkpoint:
-        positions = {segment: SegmentPosition() for segment in range(total_segments)}
-        return cls(path, table_name, total_segments, positions)
+    def fresh(cls, path: Path | None, table_name: str, total_segments: int) -> Checkpoint:
+        return cls(path, table_name, total_segments)
 
     @classmethod
     def load(cls, path: Path, table_name: str, total_segments: int) -> Checkpoint:
+        """Read and check a checkpoint file; CheckpointError (one line) for anything wrong."""
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise BackfillError(f"no checkpoint to resume at {path}") from None
+            raise CheckpointError(f"no checkpoint to resume at {path}") from None
         except (OSError, ValueError) as error:
-            raise BackfillError(f"checkpoint {path} is unreadable: {error}") from None
-        if data.get("table_name") != table_name or data.get("total_segments") != total_segments:
-            raise BackfillError(
-                f"checkpoint {path} is for table {data.get('table_name')!r} with "
-                f"{data.get('total_segments')} segments, not {table_name!r} with {total_segments}"
+            raise CheckpointError(f"checkpoint {path} is unreadable: {error}") from None
+        return cls.from_json(data, path, table_name, total_segments)
+
+    @classmethod
+    def from_json(
+        cls, data: object, path: Path, table_name: str, total_segments: int
+    ) -> Checkpoint:
+        where = f"checkpoint {path}"
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{where}: a JSON object expected, got {type(data).__name__}")
+        if data.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"{where}: not a format-{CHECKPOINT_FORMAT} backfill checkpoint (another version"
+                " wrote it?): delete it and run the backfill again without --resume"
             )
-        positions = {
-            int(segment): SegmentPosition(bool(pos["done"]), _decode_key(pos["start_key"]))
-            for segment, pos in data["segments"].items()
-        }
-        return cls(path, table_name, total_segments, positions)
+        missing = [
+            name
+            for name in (
+                "table_name",
+                "total_segments",
+                "run_id",
+                "next_segment",
+                "open",
+                "records_done",
+            )
+            if name not in data
+        ]
+        if missing:
+            raise CheckpointError(f"{where}: lacks {', '.join(missing)}")
+        if data["table_name"] != table_name or data["total_segments"] != total_segments:
+            raise CheckpointError(
+                f"{where} is for table {data['table_name']!r} with {data['total_segments']}"
+                f" segments, not {table_name!r} with {total_segments} (--segments)"
+            )
+        run_id, next_segment, opened = data["run_id"], data["next_segment"], data["open"]
+        try:
+            uuid.UUID(str(run_id))
+        except ValueError:
+            raise CheckpointError(f"{where}: run_id {run_id!r} is not a UUID") from None
+        if not _is_int(next_segment) or not 0 <= next_segment <= total_segments:
+            raise CheckpointError(f"{where}: next_segment must be 0..{total_segments}")
+        records_done = data["records_done"]
+        if not _is_int(records_done) or records_done < 0:
+            raise CheckpointError(f"{where}: records_done must be a count")
+        if not isinstance(opened, dict):
+            raise CheckpointError(f"{where}: open must be an object of segment: start key")
+        positions: dict[int, Item | None] = {}
+        for segment, key in opened.items():
+            if not segment.isdigit() or int(segment) >= next_segment:
+                raise CheckpointError(
+                    f"{where}: open segment {segment!r} is not a number below next_segment"
+                )
+            positions[int(segment)] = _decode_key(key, f"{where}, segment {segment}")
+        return cls(
+            path, table_name, total_segments, str(run_id), next_segment, positions, records_done
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format": CHECKPOINT_FORMAT,
             "table_name": self.table_name,
             "total_segments": self.total_segments,
-            "segments": {
-                str(segment): {"done": pos.done, "start_key": _encode_key(pos.start_key)}
-                for segment, pos in sorted(self.positions.items())
-            },
+            "run_id": self.run_id,
+            "next_segment": self.next_segment,
+            "open": {str(s): _encode_key(key) for s, key in sorted(self.open.items())},
+            "records_done": self.records_done,
         }
 
-    def advance(self, segment: int, start_key: Item | None) -> None:
-        """Record that every page before ``start_key`` is acknowledged (None: segment done)."""
+    def claim(self) -> tuple[int, Item | None] | None:
+        """The next segment to scan and its start key; None when every segment is handed out."""
         with self._lock:
-            self.positions[segment] = SegmentPosition(start_key is None, start_key)
-            self._write()
+            if self._unclaimed:
+                segment = self._unclaimed.pop(0)
+                return segment, self.open[segment]
+            if self.next_segment >= self.total_segments:
+                return None
+            segment = self.next_segment
+            self.next_segment += 1
+            self.open[segment] = None
+            self._dirty = True  # not written now: a lost claim only means scanning it from start
+            return segment, None
+
+    def advance(self, segment: int, start_key: Item | None, *, records: int = 0) -> None:
+        """Record that every page before ``start_key`` is acknowledged (None: segment done),
+        ``records`` of them in the page just done."""
+        with self._lock:
+            self.records_done += records
+            if start_key is None:
+                self.open.pop(segment, None)
+            else:
+                self.open[segment] = start_key
+            self._dirty = True
+            if self.clock() - self._written_at >= self.interval:
+                self._write()
+
+    def flush(self) -> None:
+        """Write what changed since the last write."""
+        with self._lock:
+            if self._dirty:
+                self._write()
 
     def save(self) -> None:
         with self._lock:
             self._write()
 
     def _write(self) -> None:
-        write_atomically(self.path, json.dumps(self.to_json(), indent=2) + "\n")
+        self._dirty = False
+        self._written_at = self.clock()
+        if self.path is not None:
+            write_atomically(self.path, json.dumps(self.to_json(), separators=(",", ":")) + "\n")
 
     @property
     def complete(self) -> bool:
-        return all(pos.done for pos in self.positions.values())
+        return self.next_segment >= self.total_segments and not self.open
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def open_checkpoint(
     path: Path, table_name: str, total_segments: int, *, resume: bool, dry_run: bool
-) -> Checkpoint | None:
-    """The run's checkpoint: loaded (``resume``), new, or none (a dry run writes nothing)."""
+) -> Checkpoint:
+    """The run's checkpoint, checked before any AWS call; nothing is written yet.
+
+    ``resume`` loads ``path``; otherwise a file there from an earlier run is refused. A dry run's
+    checkpoint is kept in memory only.
+    """
     if resume:
-        return Checkpoint.load(path, table_name, total_segments)
-    if dry_run:
-        return None
-    if path.exists():
-        raise BackfillError(
+        checkpoint = Checkpoint.load(path, table_name, total_segments)
+    elif not dry_run and path.exists():
+        raise CheckpointError(
             f"checkpoint {path} exists from an earlier run: pass --resume to continue it,"
             " or delete it to start over"
         )
-    checkpoint = Checkpoint.fresh(path, table_name, total_segments)
-    checkpoint.save()
+    else:
+        checkpoint = Checkpoint.fresh(path, table_name, total_segments)
+    if dry_run:
+        checkpoint.path = None
     return checkpoint
 
 
@@ -407,7 +603,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Progress and totals
+# Totals
 # ---------------------------------------------------------------------------------------------
 
 
@@ -434,55 +630,12 @@ class Totals:
             self.errors.append(error)
 
     def summary(self, *, dry_run: bool = False) -> str:
-        sent = f"would send {self.sent}" if dry_run else f"sent {self.sent}"
-        return f"scanned {self.scanned}, {sent}, retried {self.retried}, failed {self.failed}"
-
-
-class Progress:
-    """A one-line progress bar on a terminal (plain lines every few seconds otherwise)."""
-
-    def __init__(
-        self,
-        totals: Totals,
-        stream: TextIO,
-        *,
-        expected: int | None,
-        clock: Clock = time.monotonic,
-    ) -> None:
-        self.totals = totals
-        self.stream = stream
-        self.expected = expected or None
-        self._clock = clock
-        self._started = clock()
-        self._last = float("-inf")
-        self._tty = stream.isatty()
-        self._lock = threading.Lock()
-
-    def line(self) -> str:
-        elapsed = max(self._clock() - self._started, 1e-9)
-        t = self.totals
-        rate = t.sent / elapsed
-        head = ""
-        if self.expected:
-            share = min((t.sent + t.failed) / self.expected, 1.0)
-            filled = int(share * 24)
-            head = f"[{'#' * filled}{'.' * (24 - filled)}] ~{share:4.0%} "
+        if dry_run:
+            return f"scanned {self.scanned}, would send {self.sent}, would fail {self.failed}"
         return (
-            f"{head}scanned {t.scanned} sent {t.sent} retried {t.retried} failed {t.failed}"
-            f"  {rate:,.0f} records/s"
+            f"scanned {self.scanned}, sent {self.sent}, retried {self.retried},"
+            f" failed {self.failed}"
         )
-
-    def update(self, *, final: bool = False) -> None:
-        interval = 0.2 if self._tty else 5.0
-        with self._lock:
-            now = self._clock()
-            if not final and now - self._last < interval:
-                return
-            self._last = now
-            end = "\n" if final or not self._tty else ""
-            prefix = "\r" if self._tty else ""
-            self.stream.write(f"{prefix}{self.line()}{end}")
-            self.stream.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -503,62 +656,67 @@ class Options:
 
 @dataclass
 class Backfill:
-    """One backfill run: scans every segment in its own thread and sends each page."""
+    """One backfill run: up to ``MAX_THREADS`` workers take segments in order, scan and send them.
+
+    The first exception in any worker stops the others after their current call; so does
+    Ctrl-C. Either way the checkpoint is written before the exception goes on.
+    """
 
     dynamodb: DynamoDBClient
     kinesis: KinesisClient
     target: Target
     options: Options
-    checkpoint: Checkpoint | None
+    checkpoint: Checkpoint | None  # None: kept in memory (nothing to resume from)
     totals: Totals = field(default_factory=Totals)
-    progress: Progress | None = None
+    progress: tqdm[Any] | None = None  # counts records sent or failed
     sleep: Sleep = time.sleep
     clock: Clock = time.monotonic
     now_us: Callable[[], int] = field(default=lambda: time.time_ns() // 1000)
-    new_event_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
     def __post_init__(self) -> None:
         rate = self.options.max_records_per_second
         self._bucket = TokenBucket(rate, clock=self.clock, sleep=self.sleep) if rate else None
         self._stop = threading.Event()
+        self._progress_lock = threading.Lock()
+        if self.checkpoint is None:
+            self.checkpoint = Checkpoint.fresh(None, self.target.table_name, self.options.segments)
+        self._state = self.checkpoint
 
     def run(self) -> Totals:
-        segments = range(self.options.segments)
         threads = min(self.options.segments, MAX_THREADS)
         try:
             with ThreadPoolExecutor(threads, thread_name_prefix="segment") as pool:
-                futures = [pool.submit(self._scan_segment, segment) for segment in segments]
+                workers = [pool.submit(self._work) for _ in range(threads)]
                 try:
-                    for future in futures:
-                        future.result()
+                    finished, _ = wait(workers, return_when=FIRST_EXCEPTION)
+                    for worker in finished:
+                        worker.result()  # the first failure, raised here
                 except BaseException:
                     self._stop.set()  # Ctrl-C or an error: the others stop after their call
                     raise
         finally:
-            if self.progress:
-                self.progress.update(final=True)  # the counts so far, also when stopped
+            self._state.flush()
         return self.totals
 
-    def _start_key(self, segment: int) -> tuple[bool, Item | None]:
-        if self.checkpoint is None:
-            return False, None
-        position = self.checkpoint.positions.get(segment, SegmentPosition())
-        return position.done, position.start_key
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            claimed = self._state.claim()
+            if claimed is None:
+                return
+            self._scan_segment(*claimed)
 
-    def _scan_segment(self, segment: int) -> None:
-        done, start_key = self._start_key(segment)
-        while not done and not self._stop.is_set():
+    def _scan_segment(self, segment: int, start_key: Item | None) -> None:
+        while not self._stop.is_set():
+            created_at_us = page_stamp_us(self.now_us())  # before the read: see the docstring
             page = self._scan_page(segment, start_key)
             items = page.get("Items", [])
             self.totals.add(scanned=len(items))
-            if not self.send_page(segment, items):
+            if not self.send_page(segment, items, created_at_us=created_at_us):
                 return  # the checkpoint stays before this page: --resume sends it again
             start_key = page.get("LastEvaluatedKey")
-            done = start_key is None
-            if self.checkpoint is not None and not self.options.dry_run:
-                self.checkpoint.advance(segment, start_key)
-            if self.progress:
-                self.progress.update()
+            self._state.advance(segment, start_key, records=len(items))
+            if start_key is None:
+                return
 
     def _scan_page(self, segment: int, start_key: Item | None) -> Mapping[str, Any]:
         request: dict[str, Any] = {
@@ -572,30 +730,46 @@ class Backfill:
             request["Limit"] = self.options.page_size
         return self.dynamodb.scan(**request)
 
-    def _entries(self, items: Iterable[Mapping[str, Any]]) -> Iterator[Entry]:
+    def _entries(self, items: Iterable[Mapping[str, Any]], created_at_us: int) -> Iterator[Entry]:
+        run_id = self._state.run_id
         for item in items:
+            keys = key_of(item, self.target)
             record = change_record(
-                item, target=self.target, created_at_us=self.now_us(), event_id=self.new_event_id()
+                item,
+                target=self.target,
+                created_at_us=created_at_us,
+                event_id=backfill_event_id(run_id, keys),
             )
             entry = to_entry(record)
             size = entry_size(entry)
             if size > MAX_BYTES_PER_RECORD:
                 # Can never be sent; retrying or resuming would not change that.
-                self.totals.add(failed=1)
+                self._count(failed=1)
                 self.totals.note(
-                    f"item {dynamodb_json(record['dynamodb']['Keys'])} encodes to {size} bytes,"
+                    f"item {dynamodb_json(keys)} encodes to {size} bytes,"
                     f" over the {MAX_BYTES_PER_RECORD}-byte Kinesis record limit"
                 )
                 continue
             yield entry
 
-    def send_page(self, segment: int, items: Sequence[Mapping[str, Any]]) -> bool:
-        """Send one scanned page; True when every record of it was acknowledged."""
-        for batch in batches(self._entries(items)):
+    def _count(self, *, sent: int = 0, retried: int = 0, failed: int = 0) -> None:
+        self.totals.add(sent=sent, retried=retried, failed=failed)
+        if self.progress is not None:
+            with self._progress_lock:
+                t = self.totals
+                self.progress.set_postfix(retried=t.retried, failed=t.failed, refresh=False)
+                self.progress.update(sent + failed)
+
+    def send_page(
+        self, segment: int, items: Sequence[Mapping[str, Any]], *, created_at_us: int
+    ) -> bool:
+        """Send one scanned page stamped ``created_at_us``; True when every record was
+        acknowledged."""
+        for batch in batches(self._entries(items, created_at_us)):
             if self._stop.is_set():
                 return False
             if self.options.dry_run:
-                self.totals.add(sent=len(batch))
+                self._count(sent=len(batch))
                 continue
             if self._bucket:
                 self._bucket.acquire(len(batch))
@@ -606,9 +780,7 @@ class Backfill:
                 policy=self.options.retry,
                 sleep=self.sleep,
             )
-            self.totals.add(sent=result.sent, retried=result.retried, failed=result.failed)
-            if self.progress:
-                self.progress.update()
+            self._count(sent=result.sent, retried=result.retried, failed=result.failed)
             if result.failed:
                 self.totals.note(
                     f"segment {segment}: {result.failed} record(s) still failing after "

@@ -2,41 +2,50 @@
 
 Resource names come from the root module's ``terraform output -json`` (``--outputs`` file, or
 ``terraform output`` run in ``--terraform-dir``); nothing is typed twice.
+
+Errors have one place: :meth:`PipelineGroup.invoke` turns whatever escapes a command into one line
+``Error: <command>: <cause>`` and the exit status of the table in docs/cli.md; commands just raise.
 """
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from dataclasses import dataclass
+import math
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 import click
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
+    InvalidRegionError,
     NoCredentialsError,
     NoRegionError,
+    PartialCredentialsError,
 )
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from change_archive import aws
 from change_archive.archive import POLL_INTERVAL_SECONDS, ArchiveError
 from change_archive.backfill import (
     Backfill,
     BackfillError,
+    CheckpointError,
     Options,
-    Progress,
     RetryPolicy,
     Target,
     open_checkpoint,
 )
+from change_archive.progress import progress_bar
 from change_archive.seed import SeedError, seed
 from change_archive.stack import Stack, StackError
 from change_archive.tail import TailOptions, parse_since, tail
-from change_archive.verify import VerifyError, run_verify
+from change_archive.verify import VerifyError, VerifyItem, run_verify
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,8 +55,23 @@ if TYPE_CHECKING:
 PACKAGE = "dynamodb-change-archive"
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+# Exit statuses, the same for every command (docs/cli.md, "Exit statuses").
+EXIT_OK: Final = 0
+EXIT_FAILURE: Final = 1  # an operational failure: AWS said no, records not delivered, a timeout
+EXIT_USAGE: Final = 2  # bad flags, outputs file, checkpoint, credentials or region (click's own 2)
+EXIT_INTERRUPTED: Final = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
+
 # Errors that are the operator's to fix: shown as one line, never a traceback.
 OPERATOR_ERRORS = (StackError, BackfillError, VerifyError, SeedError, ArchiveError)
+# ... of which these are configuration (exit status 2): nothing was tried against the stack.
+CONFIGURATION_ERRORS = (
+    StackError,
+    CheckpointError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    NoRegionError,
+    InvalidRegionError,
+)
 _PERMISSION_CODES = (
     "AccessDenied",  # AccessDenied, AccessDeniedException
     "UnauthorizedOperation",
@@ -100,19 +124,110 @@ def _describe_client_error(error: ClientError) -> str:
     return f"{operation} failed: {code}: {message}"
 
 
+def exit_status(error: BaseException) -> int:
+    """The exit status for an error that escaped a command (see EXIT_*)."""
+    return EXIT_USAGE if isinstance(error, CONFIGURATION_ERRORS) else EXIT_FAILURE
+
+
+class OperationalFailure(click.ClickException):
+    """``Error: <command>: <cause>`` on stderr, exit status 1."""
+
+    exit_code = EXIT_FAILURE
+
+
+class ConfigurationFailure(click.ClickException):
+    """``Error: <command>: <cause>`` on stderr, exit status 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def command_error(message: str, status: int) -> click.ClickException:
+    """The one-line error click prints and exits with ``status`` (1 or 2)."""
+    return ConfigurationFailure(message) if status == EXIT_USAGE else OperationalFailure(message)
+
+
 class PipelineGroup(click.Group):
-    """A click group that turns operator errors into one line and exit status 1."""
+    """The one place errors are handled: whatever escapes a command becomes one line.
+
+    Usage errors keep click's own message and exit status 2. Any other exception becomes
+    ``Error: <command>: <cause>[; <what the command left behind>]`` with the exit status of
+    :func:`exit_status`, its traceback printed first only with ``--debug``. Ctrl-C exits 130
+    saying what the command left behind (``Settings.left_behind``).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except (click.UsageError, click.exceptions.Exit, click.Abort):
             raise
+        except click.ClickException as error:
+            raise command_error(_line(ctx, error.message), error.exit_code) from None
+        except KeyboardInterrupt:
+            click.echo(f"\n{_line(ctx, 'interrupted', nothing='nothing left behind')}", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except Exception as error:
-            message = describe_error(error)
-            if message is None:
-                raise
-            raise click.ClickException(message) from None
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            cause = describe_error(error) or (
+                f"unexpected {type(error).__name__}: {error} (run with --debug for the traceback)"
+            )
+            raise command_error(_line(ctx, cause), exit_status(error)) from None
+
+
+def _line(ctx: click.Context, cause: str, *, nothing: str = "") -> str:
+    """``<command>: <cause>; <what it left behind>``, on one line."""
+    command = ctx.invoked_subcommand or ctx.info_name or "pipeline"
+    settings = ctx.find_object(Settings)
+    left = (settings.left_behind() if settings else "") or nothing
+    line = f"{command}: {cause}" + (f"; {left}" if left else "")
+    return " ".join(line.splitlines())  # one line, whatever the cause's text held
+
+
+# ---------------------------------------------------------------------------------------------
+# Option types: every value is checked where it is parsed (click.BadParameter, exit status 2)
+# ---------------------------------------------------------------------------------------------
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float range that refuses nan and ±inf (float() accepts both, and "inf" for a rate
+    would otherwise mean "no limit")."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+def endpoint_url_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    """``--endpoint-url`` / ``AWS_ENDPOINT_URL``: an http(s) URL with a host, or unset.
+
+    An empty flag is refused (it would silently mean AWS's own endpoints); an empty
+    ``AWS_ENDPOINT_URL`` counts as unset, as it does for boto3.
+    """
+    if value is None:
+        return None
+    source = "--endpoint-url or AWS_ENDPOINT_URL"
+    if not value.strip():
+        raise click.BadParameter(
+            "is empty: give a URL such as http://127.0.0.1:4566, or leave the option out for"
+            " AWS's own endpoints"
+        )
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not a URL ({error}; {source})") from None
+    valid = is_valid_endpoint_url(value) or is_valid_ipv6_endpoint_url(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not valid:
+        raise click.BadParameter(
+            f"{value!r} is not an http(s) URL with a host, e.g. http://127.0.0.1:4566 ({source})"
+        )
+    return value
 
 
 @dataclass
@@ -124,6 +239,8 @@ class Settings:
     outputs: Path | None
     terraform_dir: Path
     _stack: Stack | None = None
+    # What an interruption leaves behind, in words; each command sets it as it goes.
+    left_behind: Callable[[], str] = field(default=lambda: "", repr=False)
 
     def stack(self) -> Stack:
         if self._stack is None:
@@ -152,7 +269,7 @@ pass_settings = click.make_pass_decorator(Settings)
 # verify and tail both poll the archive.
 poll_interval_option = click.option(
     "--poll-interval",
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloatRange(min=0.1, max=3600),
     default=POLL_INTERVAL_SECONDS,
     show_default=True,
     help="Seconds between archive listings.",
@@ -165,6 +282,7 @@ poll_interval_option = click.option(
     "--endpoint-url",
     envvar="AWS_ENDPOINT_URL",
     metavar="URL",
+    callback=endpoint_url_option,
     help="AWS endpoint, e.g. LocalStack's http://127.0.0.1:4566.  [env: AWS_ENDPOINT_URL]",
 )
 @click.option("--region", metavar="REGION", help="AWS region.  [default: the stack's]")
@@ -181,35 +299,63 @@ poll_interval_option = click.option(
     show_default=True,
     help="The stack: the applied root module to run `terraform output -json` in.",
 )
+@click.option(
+    "--debug",
+    "-v",
+    "debug",
+    is_flag=True,
+    help="On an error, print the full traceback before the one-line message.",
+)
 @click.pass_context
 def pipeline(
     ctx: click.Context,
+    *,
     endpoint_url: str | None,
     region: str | None,
     outputs: Path | None,
     terraform_dir: Path,
+    debug: bool,
 ) -> None:
-    """Operate the DynamoDB change archive: seed, verify, backfill, tail."""
-    ctx.obj = Settings(endpoint_url or None, region, outputs, terraform_dir)
+    """Operate the DynamoDB change archive: seed, verify, backfill, tail.
+
+    Exit status: 0 ok, 1 operational failure, 2 usage or configuration error, 130 interrupted.
+    """
+    ctx.obj = Settings(endpoint_url, region, outputs, terraform_dir)
 
 
 @pipeline.command("seed")
 @click.option(
     "--count",
-    type=click.IntRange(min=1),
-    help="Write COUNT generated items instead of the four demo items.",
+    # A typo guard: 10^9 items are 40 million BatchWriteItem calls.
+    type=click.IntRange(min=1, max=1_000_000_000),
+    help="Write COUNT generated items instead of the four demo items (streamed as generated).",
 )
 @pass_settings
 def seed_command(settings: Settings, count: int | None) -> None:
     """Write the seed article's four demo items (or COUNT generated ones) to the table."""
-    written = seed(settings.dynamodb(), settings.stack(), count=count)
-    click.echo(f"seeded {written} item(s) into {settings.stack().table_name}")
+    stack = settings.stack()
+    dynamodb = settings.dynamodb()
+    written = 0
+
+    def left_behind() -> str:
+        return f"{written} item(s) written to {stack.table_name} stay there" if written else ""
+
+    settings.left_behind = left_behind
+    with progress_bar(description="seed", total=count or 4, unit="item") as bar:
+
+        def on_written(items: int) -> None:
+            nonlocal written
+            written += items
+            bar.update(items)
+
+        seed(dynamodb, stack, count=count, on_written=on_written)
+    click.echo(f"seeded {written} item(s) into {stack.table_name}")
 
 
 @pipeline.command("verify")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0, max=86_400),
     default=600.0,
     show_default=True,
     help="Seconds to wait for the three changes (covers Firehose's buffering interval).",
@@ -219,10 +365,20 @@ def seed_command(settings: Settings, count: int | None) -> None:
 def verify_command(settings: Settings, timeout: float, poll_interval: float) -> None:
     """Smoke-test the stack: write, modify, delete one item; wait for all three in the archive."""
     stack = settings.stack()
+    dynamodb, s3 = settings.dynamodb(), settings.s3()
     click.echo(f"verify: writing, modifying and deleting one item in {stack.table_name}")
-    report = run_verify(
-        settings.dynamodb(), settings.s3(), stack, timeout=timeout, poll_interval=poll_interval
-    )
+    item = VerifyItem()
+    settings.left_behind = item.left_behind
+    with progress_bar(description="verify: changes archived", total=3, unit="change") as bar:
+        report = run_verify(
+            dynamodb,
+            s3,
+            stack,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            state=item,
+            on_found=lambda found: bar.update(found - bar.n),
+        )
     click.echo(f"item keys {report.keys}")
     for line in report.lines(stack.archive_bucket_name):
         click.echo(line)
@@ -238,7 +394,7 @@ def verify_command(settings: Settings, timeout: float, poll_interval: float) -> 
 )
 @click.option(
     "--max-records-per-second",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     help="Cap on records sent per second (token bucket).  [default: no cap]",
 )
 @click.option("--dry-run", is_flag=True, help="Scan and build the records, send nothing.")
@@ -258,7 +414,7 @@ def verify_command(settings: Settings, timeout: float, poll_interval: float) -> 
 )
 @click.option(
     "--page-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, 2**31 - 1),  # Scan Limit: a positive 32-bit Integer
     help="Items per Scan page (Limit).  [default: DynamoDB's 1 MB pages]",
 )
 @pass_settings
@@ -279,10 +435,12 @@ def backfill_command(
     twice (its backfill record has change_source "backfill"), never missed.
     """
     stack = settings.stack()
+    path = checkpoint or Path(f"backfill-{stack.table_name}.checkpoint.json")
+    # Before any AWS call: a bad checkpoint fails at once.
+    state = open_checkpoint(path, stack.table_name, segments, resume=resume, dry_run=dry_run)
     dynamodb, kinesis = settings.dynamodb(), settings.kinesis()
     expected = dynamodb.describe_table(TableName=stack.table_name)["Table"].get("ItemCount")
     kinesis.describe_stream_summary(StreamName=stack.change_stream_name)
-    path = checkpoint or Path(f"backfill-{stack.table_name}.checkpoint.json")
     run = Backfill(
         dynamodb,
         kinesis,
@@ -294,23 +452,38 @@ def backfill_command(
             retry=RetryPolicy(max_attempts=max_attempts),
             page_size=page_size,
         ),
-        open_checkpoint(path, stack.table_name, segments, resume=resume, dry_run=dry_run),
+        state,
     )
-    run.progress = Progress(run.totals, sys.stderr, expected=expected)
-    try:
+    if not dry_run:
+        state.save()  # the file exists (and is writable) before the first record is sent
+    settings.left_behind = lambda: _backfill_left_behind(run, path, dry_run=dry_run)
+    # A resumed run's bar starts at the records already done, so its rate and time left count
+    # only what is left (ItemCount is approximate: DynamoDB updates it about every six hours).
+    with progress_bar(
+        description="backfill, would send (dry run)" if dry_run else "backfill",
+        total=max(expected, state.records_done) if expected else None,
+        initial=state.records_done,
+    ) as bar:
+        run.progress = bar
         totals = run.run()
-    except KeyboardInterrupt:
-        _interrupted(path, dry_run)
     for note in totals.errors:
         click.echo(f"backfill: {note}", err=True)
     click.echo(f"backfill of {stack.table_name}: {totals.summary(dry_run=dry_run)}")
     if totals.failed:
-        raise click.ClickException(
-            f"{totals.failed} record(s) not delivered; run again with --resume to resend from"
-            f" the last acknowledged page ({path})"
-        )
-    if run.checkpoint is not None and run.checkpoint.complete and not dry_run:
+        raise BackfillError(f"{totals.failed} record(s) not delivered")
+    if state.complete and not dry_run:
         path.unlink(missing_ok=True)
+        settings.left_behind = lambda: ""
+
+
+def _backfill_left_behind(run: Backfill, path: Path, *, dry_run: bool) -> str:
+    done = run.totals.summary(dry_run=dry_run)
+    if dry_run:
+        return f"{done}; a dry run: nothing sent, no checkpoint written"
+    return (
+        f"{done}; checkpoint {path} kept: run again with --resume to continue from the last"
+        " acknowledged page of each segment"
+    )
 
 
 def target_of(stack: Stack, region: str) -> Target:
@@ -319,12 +492,6 @@ def target_of(stack: Stack, region: str) -> Target:
     if stack.table_range_key is not None:
         key_names = (stack.table_hash_key, stack.table_range_key)
     return Target(stack.table_name, region, stack.change_stream_name, key_names)
-
-
-def _interrupted(path: Path, dry_run: bool) -> NoReturn:
-    hint = "" if dry_run else f"; continue with --resume (checkpoint {path})"
-    click.echo(f"\nbackfill: interrupted{hint}", err=True)
-    raise click.exceptions.Exit(130)
 
 
 @pipeline.command("tail")
@@ -345,22 +512,21 @@ def _interrupted(path: Path, dry_run: bool) -> NoReturn:
 def tail_command(
     settings: Settings, *, since: str, follow: bool, raw: bool, poll_interval: float
 ) -> None:
-    """Print archive records as they land (GZIP or plain objects); Ctrl-C stops."""
+    """Print archive records as they land (GZIP or plain objects); Ctrl-C stops (exit 130)."""
     try:
         start = parse_since(since, now=datetime.now(UTC))
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--since") from None
     stack = settings.stack()
     options = TailOptions(since=start, follow=follow, poll_interval=poll_interval, raw=raw)
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a follow ends
-        tail(
-            settings.s3(),
-            stack.archive_bucket_name,
-            stack.archive_prefix,
-            options=options,
-            out=click.echo,
-            warn=lambda message: click.echo(message, err=True),
-        )
+    tail(
+        settings.s3(),
+        stack.archive_bucket_name,
+        stack.archive_prefix,
+        options=options,
+        out=click.echo,
+        warn=lambda message: click.echo(message, err=True),
+    )
 
 
 def main() -> None:

@@ -1,16 +1,20 @@
 """Demo items in DynamoDB's typed form (`{"name": {"S": "..."}}`), ready for boto3's put_item.
 
 Key attributes are strings (`S`), as in the root module's default key schema; every function
-takes the table's key attribute names (Stack.table_hash_key / table_range_key).
+takes the table's key attribute names (Stack.table_hash_key / table_range_key). The key and size
+rules of items in general live with the backfill (`change_archive.backfill.item_key`,
+`item_size_bytes`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias
+
+from change_archive.backfill import item_size_bytes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -22,9 +26,8 @@ else:
 __all__ = [
     "NEAR_MAX_ITEM_BYTES",
     "Item",
+    "generate_items",
     "generated_items",
-    "item_key",
-    "item_size_bytes",
     "large_item",
     "nested_item",
     "seed_items",
@@ -117,6 +120,26 @@ def nested_item(hash_key: str, range_key: str | None = None, *, key: str = "nest
     }
 
 
+def generate_items(
+    hash_key: str,
+    range_key: str | None = None,
+    *,
+    count: int,
+    prefix: str = "item",
+    seed: int = 0,
+) -> Iterator[Item]:
+    """`count` small distinct items, one at a time, deterministic for (`prefix`, `seed`)."""
+    rng = random.Random(f"{prefix}:{seed}")  # noqa: S311 - test data, not security
+    for index in range(count):
+        yield {
+            **_key(hash_key, range_key, f"{prefix}#{index:06d}", f"{prefix}#{seed}"),
+            "kind": {"S": "generated"},
+            "sequence": {"N": str(index)},
+            "amount": {"N": str(Decimal(rng.randrange(1, 10**7)) / 100)},
+            "label": {"S": _printable(rng.randrange(8, 64), seed=f"{prefix}:{seed}:{index}")},
+        }
+
+
 def generated_items(
     hash_key: str,
     range_key: str | None = None,
@@ -125,63 +148,8 @@ def generated_items(
     prefix: str = "item",
     seed: int = 0,
 ) -> list[Item]:
-    """`count` small distinct items, deterministic for (`prefix`, `seed`)."""
-    rng = random.Random(f"{prefix}:{seed}")  # noqa: S311 - test data, not security
-    items: list[Item] = []
-    for index in range(count):
-        item: Item = {
-            **_key(hash_key, range_key, f"{prefix}#{index:06d}", f"{prefix}#{seed}"),
-            "kind": {"S": "generated"},
-            "sequence": {"N": str(index)},
-            "amount": {"N": str(Decimal(rng.randrange(1, 10**7)) / 100)},
-            "label": {"S": _printable(rng.randrange(8, 64), seed=f"{prefix}:{seed}:{index}")},
-        }
-        items.append(item)
-    return items
-
-
-def item_key(item: Mapping[str, Any], hash_key: str, range_key: str | None = None) -> Item:
-    """The key attributes of `item` (for update_item / delete_item)."""
-    names = [hash_key] if range_key is None else [hash_key, range_key]
-    missing = [name for name in names if name not in item]
-    if missing:
-        raise KeyError(f"item lacks key attribute(s) {', '.join(missing)}")
-    return {name: item[name] for name in names}
-
-
-def item_size_bytes(item: Mapping[str, Any]) -> int:
-    """The item's size by DynamoDB's rules (developer guide, "DynamoDB item sizes and formats")."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-
-
-def _value_size(value: Mapping[str, Any]) -> int:  # noqa: PLR0911 - one return per type
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(str(inner).encode())
-    if kind == "N":
-        return _number_size(str(inner))
-    if kind == "B":
-        return len(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(str(element).encode()) for element in inner)
-    if kind == "NS":
-        return sum(_number_size(str(element)) for element in inner)
-    if kind == "BS":
-        return sum(len(element) for element in inner)
-    if kind == "L":
-        return 3 + sum(1 + _value_size(element) for element in inner)
-    if kind == "M":
-        return 3 + sum(
-            1 + len(name.encode()) + _value_size(element) for name, element in inner.items()
-        )
-    raise ValueError(f"unknown DynamoDB type {kind!r}")
-
-
-def _number_size(text: str) -> int:
-    digits = text.lstrip("+-").replace(".", "").lstrip("0").rstrip("0")
-    return (len(digits) + 1) // 2 + 1
+    """:func:`generate_items` as a list."""
+    return list(generate_items(hash_key, range_key, count=count, prefix=prefix, seed=seed))
 
 
 def _key(hash_key: str, range_key: str | None, hash_value: str, range_value: str) -> Item:

@@ -31,7 +31,10 @@ def parse_since(text: str, *, now: datetime) -> datetime:
     match = _DURATION.match(text)
     if match:
         amount, unit = match.groups()
-        return now - timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
+        try:
+            return now - timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
+        except OverflowError:  # before year 1 (or past timedelta's 999,999,999 days)
+            raise ValueError(f"{text!r} reaches back before the year 1") from None
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -71,9 +74,15 @@ def new_lines(
     seen: set[str],
     warn: Callable[[str], None],
 ) -> Iterator[str]:
-    """Lines of the objects not in ``seen`` (which this updates), oldest object first."""
+    """Lines of the objects not in ``seen`` (which this updates), oldest object first; an object
+    that is not text (bad gzip, not UTF-8) is skipped with a warning."""
     for obj in new_objects(s3, bucket, prefix, since=options.since, seen=seen):
-        yield from object_lines(read_object_text(s3, bucket, obj.key), obj.key, options, warn)
+        try:
+            text = read_object_text(s3, bucket, obj.key)
+        except ArchiveFormatError as error:
+            warn(f"warning: {error}; object skipped")
+            continue
+        yield from object_lines(text, obj.key, options, warn)
 
 
 def object_lines(

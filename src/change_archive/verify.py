@@ -4,9 +4,10 @@ three changes are in the archive and report how long each took."""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,27 @@ class Write:
 
     event_name: str
     written_at: datetime
+
+
+@dataclass
+class VerifyItem:
+    """The marked item verify writes, and how far it got: what an interruption leaves behind."""
+
+    table_name: str = ""
+    keys: dict[str, Any] = field(default_factory=dict)
+    written: bool = False
+    deleted: bool = False
+
+    def left_behind(self) -> str:
+        if not self.written:
+            return ""
+        shown = json.dumps({name: plain_value(value) for name, value in self.keys.items()})
+        if self.deleted:
+            return f"the verify item {shown} was written and deleted again"
+        return (
+            f"the verify item {shown} may still be in {self.table_name}: delete it (its"
+            f" {MARKER_ATTRIBUTE} attribute marks it)"
+        )
 
 
 @dataclass(frozen=True)
@@ -110,8 +132,13 @@ def matches(record: Mapping[str, Any], table_name: str, keys: Mapping[str, Any])
     )
 
 
+def changes_found(matched: Sequence[ArchivedRecord]) -> int:
+    """How many of the three changes are among the matched records."""
+    return len(set(CHANGES) & {found.record.get("event_name") for found in matched})
+
+
 def all_changes_seen(matched: Sequence[ArchivedRecord]) -> bool:
-    return set(CHANGES) <= {found.record.get("event_name") for found in matched}
+    return changes_found(matched) == len(CHANGES)
 
 
 def _step(image: object) -> object:
@@ -175,12 +202,17 @@ def make_changes(
     marker: uuid.UUID,
     *,
     now: Callable[[], datetime],
+    state: VerifyItem | None = None,
 ) -> list[Write]:
-    """Insert, modify and delete the verify item; the item is deleted whatever happens."""
+    """Insert, modify and delete the verify item; the item is deleted whatever happens (``state``
+    tells how far it got)."""
+    state = state or VerifyItem()
+    state.table_name, state.keys = table_name, dict(keys)
     writes: list[Write] = []
     item = {**keys, MARKER_ATTRIBUTE: {"S": str(marker)}, STEP_ATTRIBUTE: {"S": "insert"}}
     try:
         writes.append(Write("INSERT", now()))
+        state.written = True  # from here on, the item may exist
         dynamodb.put_item(TableName=table_name, Item=item)
         writes.append(Write("MODIFY", now()))
         dynamodb.update_item(
@@ -193,6 +225,7 @@ def make_changes(
     finally:
         writes.append(Write("REMOVE", now()))
         dynamodb.delete_item(TableName=table_name, Key=keys)
+        state.deleted = True
     return writes
 
 
@@ -206,12 +239,17 @@ def run_verify(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     marker: uuid.UUID | None = None,
     collect: Callable[..., list[ArchivedRecord]] = collect_changes,
+    state: VerifyItem | None = None,
+    on_found: Callable[[int], object] = lambda _: None,
 ) -> VerifyReport:
-    """Make the three changes and wait (at most ``timeout`` s) until the archive has them all."""
+    """Make the three changes and wait (at most ``timeout`` s) until the archive has them all.
+
+    ``on_found(n)`` is told, after each archive listing, how many of the three changes are found.
+    """
     marker = marker or uuid.uuid4()
     keys = {name: marker_value(kind, marker) for name, kind in key_types(dynamodb, stack).items()}
     started = now()
-    writes = make_changes(dynamodb, stack.table_name, keys, marker, now=now)
+    writes = make_changes(dynamodb, stack.table_name, keys, marker, now=now, state=state)
     try:
         matched = collect(
             s3,
@@ -222,6 +260,7 @@ def run_verify(
             timeout=timeout,
             poll_interval=poll_interval,
             since=started - CLOCK_SLACK,
+            on_poll=lambda matched: on_found(changes_found(matched)),
         )
     except ArchiveTimeoutError as error:
         raise VerifyError(f"not all of {', '.join(CHANGES)} archived in time: {error}") from None

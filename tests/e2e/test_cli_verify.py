@@ -50,5 +50,5 @@ def test_verify_against_an_unknown_table_is_one_line(stack: Stack, tmp_path: Pat
     result = CliRunner().invoke(pipeline, ["--outputs", str(outputs), "verify", "--timeout", "1"])
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("Error: not found (DescribeTable)")
+    assert result.stderr.startswith("Error: verify: not found (DescribeTable)")
     assert "Traceback" not in result.output

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from latency import LATENCY_KEY, summary
 
-from change_archive import demo_items
+from change_archive import backfill, demo_items
 from change_archive.archive import (
     ArchivedRecord,
     collect_changes,
@@ -78,7 +78,7 @@ def _write_changes(stack: Stack, run_id: str) -> list[Change]:
     changes: list[Change] = []
 
     def key(item: dict[str, Any]) -> dict[str, Any]:
-        return dict(demo_items.item_key(item, hash_key, range_key))
+        return dict(backfill.item_key(item, hash_key, range_key))
 
     # INSERTs: the seed article's four items, the nested one, the near-400 KB one
     for label, item in [*((f"seed {i}", s) for i, s in enumerate(seeds)), ("nested", nested)]:
@@ -333,7 +333,7 @@ def test_large_item_survives_whole(archive_run: ArchiveRun) -> None:
         # THEN its payload arrived byte for byte
         typed = change.new_image or change.old_image
         assert typed is not None
-        assert demo_items.item_size_bytes(typed) == demo_items.NEAR_MAX_ITEM_BYTES
+        assert backfill.item_size_bytes(typed) == demo_items.NEAR_MAX_ITEM_BYTES
         assert image["payload"] == typed["payload"]["S"]
 
 

@@ -104,6 +104,7 @@ def test_collect_changes_returns_matches_once_done(s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="changes/1", Body=ndjson({"event_id": "a"}, {"event_id": "x"}))
     s3.put_object(Bucket=BUCKET, Key="changes/2.gz", Body=gzip.compress(ndjson({"event_id": "b"})))
     wanted = {"a", "b"}
+    polls: list[int] = []
     # WHEN collected until both wanted ids are there
     found = collect_changes(
         s3,
@@ -113,8 +114,11 @@ def test_collect_changes_returns_matches_once_done(s3: Any) -> None:
         done=lambda matched: {m.record["event_id"] for m in matched} >= wanted,
         timeout=5,
         poll_interval=0.05,
+        on_poll=lambda matched: polls.append(len(matched)),
     )
-    # THEN the matches come with their object, line and write time
+    # THEN the progress hook saw the listing, and the matches come with their object, line and
+    # write time
+    assert polls == [2]
     assert sorted((m.record["event_id"], m.key, m.line) for m in found) == [
         ("a", "changes/1", 1),
         ("b", "changes/2.gz", 1),

@@ -9,11 +9,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from change_archive.backfill import item_key, item_size_bytes
 from change_archive.demo_items import (
     NEAR_MAX_ITEM_BYTES,
+    generate_items,
     generated_items,
-    item_key,
-    item_size_bytes,
     large_item,
     nested_item,
     seed_items,
@@ -47,23 +47,6 @@ def test_seed_items_are_four_distinct_items() -> None:
     assert len({item["pk"]["S"] for item in items}) == 4
     assert all(set(item) >= {"pk", "customer_name", "order_total", "status"} for item in items)
     assert all("sk" in item for item in seed_items("pk", "sk"))
-
-
-@pytest.mark.parametrize(
-    ("item", "size"),
-    [
-        ({"a": {"S": "abc"}}, 4),
-        ({"n": {"N": "123"}}, 1 + 2 + 1),  # 3 significant digits -> 2 bytes, + 1
-        ({"n": {"N": "-0.00100"}}, 1 + 1 + 1),  # leading and trailing zeros trimmed
-        ({"b": {"B": b"\x00\x01"}}, 3),
-        ({"t": {"BOOL": True}, "z": {"NULL": True}}, 4),
-        ({"l": {"L": [{"S": "ab"}, {"N": "1"}]}}, 1 + 3 + (1 + 2) + (1 + 2)),
-        ({"m": {"M": {"k": {"S": "v"}}}}, 1 + 3 + (1 + 1 + 1)),
-        ({"s": {"SS": ["a", "bc"]}}, 1 + 3),
-    ],
-)
-def test_item_size_follows_dynamodb_rules(item: dict[str, Any], size: int) -> None:
-    assert item_size_bytes(item) == size
 
 
 def test_large_item_is_exactly_the_size_asked(dynamodb: Any) -> None:
@@ -118,9 +101,10 @@ def test_generated_items_are_deterministic_and_distinct() -> None:
     assert len({(i["pk"]["S"], i["sk"]["S"]) for i in first}) == 50
 
 
-def test_item_key_picks_the_key_attributes() -> None:
-    item = seed_items("pk", "sk")[0]
-    assert item_key(item, "pk", "sk") == {"pk": item["pk"], "sk": item["sk"]}
-    assert item_key(item, "pk") == {"pk": item["pk"]}
-    with pytest.raises(KeyError, match="lacks key attribute"):
-        item_key(item, "id")
+def test_generate_items_yields_one_at_a_time() -> None:
+    # GIVEN a generator of a billion items
+    items = generate_items("pk", None, count=10**9, prefix="huge")
+    # WHEN two are taken
+    first, second = next(items), next(items)
+    # THEN they come without the rest being built, and equal the list form's first two
+    assert [first, second] == generated_items("pk", None, count=2, prefix="huge")

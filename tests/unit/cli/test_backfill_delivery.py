@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from cli_support import MotoStack
 
 from change_archive.backfill import (
@@ -20,6 +23,7 @@ from change_archive.backfill import (
     RetryPolicy,
     Target,
     entry_size,
+    page_stamp_us,
 )
 from change_archive.demo_items import generated_items, large_item, nested_item
 from change_archive.seed import write_items
@@ -138,7 +142,7 @@ def test_calls_respect_5_mib(moto_stack: MotoStack) -> None:
     run = Backfill(moto_stack.dynamodb, kinesis, _target(moto_stack), Options(segments=1), None)
 
     # WHEN the page is sent
-    assert run.send_page(0, big)
+    assert run.send_page(0, big, created_at_us=0)
 
     # THEN each call stayed within 5 MiB (partition keys included), was cut for bytes, not
     # count, and every item arrived once
@@ -184,16 +188,23 @@ def test_a_record_failing_every_attempt_stops_its_segment_before_the_page(
     assert run.totals.failed == 1
     assert "still failing after 4 attempts (InternalFailure)" in run.totals.errors[0]
     saved = Checkpoint.load(tmp_path / "cp.json", moto_stack.stack.table_name, 1)
-    assert saved.positions[0].start_key == {k: scan_order[99][k] for k in ("pk", "sk")}
+    assert saved.open[0] == {k: scan_order[99][k] for k in ("pk", "sk")}
 
     # WHEN the fault is gone and the run resumes
     kinesis.always_fail = set()
     resumed = _run(moto_stack, kinesis, checkpoint=saved, segments=1, page_size=50)
 
-    # THEN every item is in the stream; only the failed page's other records came twice
-    counts = _keys(moto_stack.stream_records())
+    # THEN every item is in the stream; only the failed page's other records came twice, each
+    # time with the same event id (the run id is the checkpoint's), so the duplicates collapse
+    records = moto_stack.stream_records()
+    counts = _keys(records)
     assert len(counts) == len(items)
     assert sum(n - 1 for n in counts.values()) == 49
+    ids: dict[tuple[str, str], set[str]] = {}
+    for record in records:
+        keys = record["dynamodb"]["Keys"]
+        ids.setdefault((keys["pk"]["S"], keys["sk"]["S"]), set()).add(record["eventID"])
+    assert all(len(found) == 1 for found in ids.values())
     assert resumed.totals.scanned == 200
     assert saved.complete
 
@@ -283,7 +294,7 @@ def test_a_record_over_1_mib_is_reported_failed_and_the_rest_sent(moto_stack: Mo
     )
 
     # WHEN the page is sent
-    acknowledged = run.send_page(0, items)
+    acknowledged = run.send_page(0, items, created_at_us=0)
 
     # THEN the page counts as acknowledged (resending cannot help), the item is named as failed
     assert acknowledged
@@ -291,3 +302,81 @@ def test_a_record_over_1_mib_is_reported_failed_and_the_rest_sent(moto_stack: Mo
     assert '{"pk":{"S":"huge"},"sk":{"S":"x"}}' in run.totals.errors[0]
     assert "1048576-byte Kinesis record limit" in run.totals.errors[0]
     assert len(moto_stack.stream_records()) == 2
+
+
+class SlowScan:
+    """Wraps moto's DynamoDB: segment 0 pages slowly, segment 1 fails on its first page."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.pages: Counter[int] = Counter()
+        self.lock = threading.Lock()
+
+    def scan(self, **request: Any) -> Any:
+        segment = request["Segment"]
+        with self.lock:
+            self.pages[segment] += 1
+        if segment == 1:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Scan")
+        time.sleep(0.05)
+        return self.inner.scan(**request)
+
+
+def test_a_failing_segment_stops_the_others_at_once(moto_stack: MotoStack) -> None:
+    # GIVEN 400 items scanned in pages of 10 by two segments, the second of which fails
+    _fill(moto_stack, 400)
+    dynamodb = SlowScan(moto_stack.dynamodb)
+    run = Backfill(
+        dynamodb,
+        moto_stack.kinesis,
+        _target(moto_stack),
+        Options(segments=2, page_size=10),
+        None,
+    )
+
+    # WHEN backfilled
+    with pytest.raises(ClientError, match="AccessDenied"):
+        run.run()
+
+    # THEN segment 0 stopped after the page it was on (a page or two; a few on a loaded
+    # machine), not after all of its ~20 pages
+    assert dynamodb.pages[1] == 1
+    assert dynamodb.pages[0] <= 5
+
+
+def test_each_page_is_stamped_with_the_second_before_its_read(moto_stack: MotoStack) -> None:
+    # GIVEN a clock that moves 0.7 s on every reading, and a scan that records when it read
+    _fill(moto_stack, 30)
+    clock = {"us": 1_720_740_233_400_000}
+    reads: list[int] = []
+
+    def now_us() -> int:
+        clock["us"] += 700_000
+        return clock["us"]
+
+    class Timed:
+        def scan(self, **request: Any) -> Any:
+            reads.append(now_us())
+            return moto_stack.dynamodb.scan(**request)
+
+    run = Backfill(
+        Timed(),  # type: ignore[arg-type]
+        moto_stack.kinesis,
+        _target(moto_stack),
+        Options(segments=1, page_size=10),
+        None,
+        now_us=now_us,
+    )
+
+    # WHEN backfilled (three pages, and the empty last one)
+    run.run()
+
+    # THEN every record's time is its page's stamp: at or before the read, a whole second
+    stamps = sorted(
+        {r["dynamodb"]["ApproximateCreationDateTime"] for r in moto_stack.stream_records()}
+    )
+    assert len(stamps) == 3
+    for stamp, read in zip(stamps, reads, strict=False):
+        assert stamp % 1_000_000 == 0
+        assert stamp <= read
+        assert stamp == page_stamp_us(read - 700_000)

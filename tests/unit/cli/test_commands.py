@@ -25,12 +25,14 @@ def invoke(env: MotoStack | None, *args: str, outputs: Path | None = None) -> Re
     return CliRunner().invoke(cli.pipeline, ["--outputs", str(path), *args])
 
 
-def assert_one_line_error(result: Result, *fragments: str) -> None:
-    assert result.exit_code == 1, result.output
+def assert_one_line_error(
+    result: Result, *fragments: str, command: str = "", status: int = 1
+) -> None:
+    assert result.exit_code == status, result.output
     assert "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
+    assert lines[0].startswith(f"Error: {command}")
     for fragment in fragments:
         assert fragment in lines[0]
 
@@ -90,7 +92,6 @@ def test_backfill_sends_everything_and_removes_its_checkpoint(
         f"backfill of {moto_stack.stack.table_name}: scanned 321, sent 321, retried 0, failed 0"
         in result.output
     )
-    assert "records/s" in result.output  # the final progress line (stderr, mixed in here)
     assert len(moto_stack.stream_records()) == 321
     assert not checkpoint.exists()
 
@@ -101,7 +102,7 @@ def test_backfill_dry_run_sends_nothing(moto_stack: MotoStack, tmp_path: Path) -
     )
     result = invoke(moto_stack, "backfill", "--dry-run", "--checkpoint", str(tmp_path / "cp"))
     assert result.exit_code == 0, result.output
-    assert "scanned 12, would send 12, retried 0, failed 0" in result.output
+    assert "scanned 12, would send 12, would fail 0" in result.output
     assert moto_stack.stream_records() == []
     assert not (tmp_path / "cp").exists()
 
@@ -112,7 +113,9 @@ def test_backfill_refuses_to_start_over_an_existing_checkpoint(
     checkpoint = tmp_path / "cp.json"
     checkpoint.write_text("{}")
     result = invoke(moto_stack, "backfill", "--checkpoint", str(checkpoint))
-    assert_one_line_error(result, "exists from an earlier run", "--resume")
+    assert_one_line_error(
+        result, "exists from an earlier run", "--resume", command="backfill: ", status=2
+    )
 
 
 def test_backfill_exits_non_zero_when_records_fail(
@@ -144,7 +147,11 @@ def test_backfill_exits_non_zero_when_records_fail(
     # THEN it says how many failed and how to go on, exits 1, and keeps the checkpoint
     assert result.exit_code == 1
     assert "failed 5" in result.output
-    assert "Error: 5 record(s) not delivered; run again with --resume" in result.output
+    assert result.stderr.splitlines()[-1] == (
+        "Error: backfill: 5 record(s) not delivered; scanned 5, sent 0, retried 5, failed 5;"
+        f" checkpoint {checkpoint} kept: run again with --resume to continue from the last"
+        " acknowledged page of each segment"
+    )
     assert checkpoint.exists()
 
 
@@ -170,8 +177,9 @@ def test_verify_timeout_is_one_line(moto_stack: MotoStack) -> None:
     result = invoke(moto_stack, "verify", "--timeout", "0", "--poll-interval", "0.1")
     assert result.exit_code == 1
     assert result.output.splitlines()[-1].startswith(
-        "Error: not all of INSERT, MODIFY, REMOVE archived in time"
+        "Error: verify: not all of INSERT, MODIFY, REMOVE archived in time"
     )
+    assert "was written and deleted again" in result.output
     assert "Traceback" not in result.output
 
 
@@ -181,12 +189,14 @@ def test_verify_timeout_is_one_line(moto_stack: MotoStack) -> None:
 
 
 def test_missing_outputs_file() -> None:
-    assert_one_line_error(invoke(None, "seed"), "cannot read terraform outputs file")
+    assert_one_line_error(
+        invoke(None, "seed"), "cannot read terraform outputs file", command="seed: ", status=2
+    )
 
 
 def test_missing_terraform_dir(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli.pipeline, ["--terraform-dir", str(tmp_path / "nope"), "verify"])
-    assert_one_line_error(result, "terraform directory", "does not exist")
+    assert_one_line_error(result, "terraform directory", "does not exist", status=2)
 
 
 def test_unknown_table(moto_stack: MotoStack, tmp_path: Path) -> None:
@@ -230,7 +240,7 @@ def test_no_credentials(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) 
         raise NoCredentialsError
 
     monkeypatch.setattr(cli.Settings, "dynamodb", no_credentials)
-    assert_one_line_error(invoke(moto_stack, "seed"), "no AWS credentials")
+    assert_one_line_error(invoke(moto_stack, "seed"), "no AWS credentials", status=2)
 
 
 def test_no_permission(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,3 +283,133 @@ def test_describe_error(error: BaseException, expected: str) -> None:
 
 def test_a_bug_is_not_disguised() -> None:
     assert cli.describe_error(ZeroDivisionError()) is None
+
+
+# --------------------------------------------------------------------------------------------
+# Ctrl-C: exit status 130 and what was left behind, the same for every command
+# --------------------------------------------------------------------------------------------
+
+
+class InterruptAfter:
+    """Wraps a client: Ctrl-C (KeyboardInterrupt) on the call after `calls` calls of `method`."""
+
+    def __init__(self, inner: Any, method: str, calls: int) -> None:
+        self.inner, self.method, self.calls = inner, method, calls
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if name != self.method:
+            return attribute
+
+        def call(**kwargs: Any) -> Any:
+            if self.calls == 0:
+                raise KeyboardInterrupt
+            self.calls -= 1
+            return attribute(**kwargs)
+
+        return call
+
+
+def test_backfill_interrupted_keeps_its_checkpoint_and_resumes_what_is_left(
+    moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # GIVEN 300 items and Ctrl-C after two PutRecords calls
+    write_items(
+        moto_stack.dynamodb, moto_stack.stack.table_name, generated_items("pk", "sk", count=300)
+    )
+    kinesis = InterruptAfter(moto_stack.kinesis, "put_records", 2)
+    monkeypatch.setattr(cli.Settings, "kinesis", lambda self: kinesis)
+    bars: list[dict[str, Any]] = []
+    real_bar = cli.progress_bar
+    monkeypatch.setattr(cli, "progress_bar", lambda **kw: bars.append(kw) or real_bar(**kw))
+    checkpoint = tmp_path / "cp.json"
+    args = ["backfill", "--segments", "3", "--page-size", "20", "--checkpoint", str(checkpoint)]
+
+    # WHEN backfilled
+    result = invoke(moto_stack, *args)
+
+    # THEN it exits 130 saying what it sent and where the checkpoint is
+    assert result.exit_code == 130
+    assert "Traceback" not in result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("backfill: interrupted; scanned ")
+    assert f"checkpoint {checkpoint} kept: run again with --resume" in last
+    assert checkpoint.exists()
+    first = len(moto_stack.stream_records())
+    assert 0 < first < 300
+
+    # WHEN resumed
+    kinesis.calls = 10**6
+    resumed = invoke(moto_stack, *args, "--resume")
+
+    # THEN it sends what is left (pages in flight again), the bar starting at the share done,
+    # and removes the checkpoint
+    assert resumed.exit_code == 0, resumed.output
+    assert len({json.dumps(r["dynamodb"]["Keys"]) for r in moto_stack.stream_records()}) == 300
+    assert bars[-1]["total"] == 300
+    assert 0 < bars[-1]["initial"] < 300
+    assert not checkpoint.exists()
+
+
+def test_verify_interrupted_says_its_item_was_deleted(
+    moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN Ctrl-C while verify waits for the archive
+    def interrupt(_: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("change_archive.archive.time.sleep", interrupt)
+
+    # WHEN verified
+    result = invoke(moto_stack, "verify", "--timeout", "60")
+
+    # THEN it exits 130, says the item was deleted again, and the table is indeed empty
+    assert result.exit_code == 130
+    assert "verify: interrupted; the verify item {" in result.stderr
+    assert result.stderr.strip().endswith("was written and deleted again")
+    assert moto_stack.dynamodb.scan(TableName=moto_stack.stack.table_name)["Items"] == []
+
+
+def test_verify_interrupted_before_its_delete_says_the_item_may_remain(
+    moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dynamodb = InterruptAfter(moto_stack.dynamodb, "delete_item", 0)
+    monkeypatch.setattr(cli.Settings, "dynamodb", lambda self: dynamodb)
+    result = invoke(moto_stack, "verify", "--timeout", "60")
+    assert result.exit_code == 130
+    assert "may still be in change-archive-table: delete it" in result.stderr
+
+
+def test_seed_streams_its_items_and_says_what_an_interruption_left(
+    moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a billion items asked for, and Ctrl-C on the third BatchWriteItem call
+    dynamodb = InterruptAfter(moto_stack.dynamodb, "batch_write_item", 2)
+    monkeypatch.setattr(cli.Settings, "dynamodb", lambda self: dynamodb)
+
+    # WHEN seeded
+    result = invoke(moto_stack, "seed", "--count", "1000000000")
+
+    # THEN it wrote as it generated (two calls of 25), stopped at once, and says so
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines()[-1] == (
+        "seed: interrupted; 50 item(s) written to change-archive-table stay there"
+    )
+    scanned = moto_stack.dynamodb.scan(TableName=moto_stack.stack.table_name, Select="COUNT")
+    assert scanned["Count"] == 50
+
+
+def test_a_dry_run_says_would_send_everywhere(
+    moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bars: list[dict[str, Any]] = []
+    real_bar = cli.progress_bar
+    monkeypatch.setattr(cli, "progress_bar", lambda **kw: bars.append(kw) or real_bar(**kw))
+    write_items(
+        moto_stack.dynamodb, moto_stack.stack.table_name, generated_items("pk", "sk", count=3)
+    )
+    result = invoke(moto_stack, "backfill", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would send" in bars[0]["description"]
+    assert "would send 3" in result.stdout
+    assert " sent" not in result.stdout.replace("would send", "")

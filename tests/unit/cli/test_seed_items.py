@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -53,3 +54,23 @@ def test_items_that_stay_unprocessed_raise_a_clear_error() -> None:
             policy=RetryPolicy(max_attempts=3),
             sleep=lambda _: None,
         )
+
+
+def test_items_are_written_as_they_are_generated() -> None:
+    # GIVEN an endless supply of items, and a table that counts its calls
+    dynamodb = Throttling(times=0)
+
+    def endless() -> Iterator[dict[str, Any]]:
+        number = 0
+        while True:
+            if len(dynamodb.calls) == 3:
+                raise KeyboardInterrupt  # stands in for Ctrl-C
+            number += 1
+            yield {"pk": {"S": f"item#{number}"}}
+
+    # WHEN written, THEN each chunk of 25 went out before the next was generated
+    progress: list[int] = []
+    with pytest.raises(KeyboardInterrupt):
+        write_items(dynamodb, "t", endless(), on_written=progress.append)  # type: ignore[arg-type]
+    assert dynamodb.calls == [25, 25, 25]
+    assert progress == [25, 25, 25]

@@ -34,6 +34,8 @@ def test_since_accepts_durations_and_iso_times(text: str, expected: datetime) ->
 def test_since_rejects_anything_else() -> None:
     with pytest.raises(ValueError, match="neither a duration"):
         parse_since("yesterday", now=NOW)
+    with pytest.raises(ValueError, match="before the year 1"):
+        parse_since("99999999d", now=NOW)
 
 
 def test_format_record_is_one_readable_line() -> None:
