@@ -238,13 +238,19 @@ classify_plan_changes() {
   "$venv_bin/python" -c '
 import json, sys
 dropped_on_create = {"aws_kinesis_stream", "aws_cloudwatch_metric_alarm"}
+def unknown(marks):  # after_unknown mirrors the value: true marks an unknown part
+    if isinstance(marks, dict):
+        return any(map(unknown, marks.values()))
+    if isinstance(marks, list):
+        return any(map(unknown, marks))
+    return marks is True
 for change in json.load(sys.stdin).get("resource_changes", []):
     c = change["change"]
     if c["actions"] in (["no-op"], ["read"]):
         continue
     before, after = c.get("before") or {}, c.get("after") or {}
-    unknown = c.get("after_unknown") or {}
-    attrs = sorted(k for k in {*before, *after} if before.get(k) != after.get(k) or unknown.get(k))
+    marks = c.get("after_unknown") or {}
+    attrs = sorted(k for k in {*before, *after, *marks} if before.get(k) != after.get(k) or unknown(marks.get(k)))
     tags_only = c["actions"] == ["update"] and set(attrs) <= {"tags", "tags_all"}
     kind = "tags-on-create" if tags_only and change["type"] in dropped_on_create else "drift"
     print(kind, change["address"], "/".join(c["actions"]), ",".join(attrs))

@@ -15,7 +15,16 @@ from localstack_sandbox import REPO, Sandbox
 PIN_FILE = "localstack_provider_pin_override.tf"
 
 
-def plan_json(path: Path, *changes: tuple[str, str, list[str], dict[str, object]]) -> str:
+# What `terraform show -json` marks for an in-place update with nothing unknown: the attribute's
+# shape, with false at the leaves (true marks an unknown part).
+NOTHING_UNKNOWN = {"stream_mode_details": [{}], "shard_level_metrics": [], "tags": {}}
+
+
+def plan_json(
+    path: Path,
+    *changes: tuple[str, str, list[str], dict[str, object]],
+    unknown: dict[str, object] | None = None,
+) -> str:
     """A `terraform show -json` plan: (type, name, actions, attributes after) per resource."""
     resource_changes = [
         {
@@ -25,7 +34,7 @@ def plan_json(path: Path, *changes: tuple[str, str, list[str], dict[str, object]
                 "actions": actions,
                 "before": {"name": name, **{key: {} for key in after}},
                 "after": {"name": name, **after},
-                "after_unknown": {},
+                "after_unknown": NOTHING_UNKNOWN if unknown is None else unknown,
             },
         }
         for kind, name, actions, after in changes
@@ -142,6 +151,17 @@ def test_other_changes_after_apply_fail_as_drift(
     assert f"module.m.{change[0]}.{change[1]}" in run.stderr
     assert len(applies(run.calls)) == 1
     assert not any(c.startswith("python -m pytest") for c in run.calls)
+
+
+def test_an_unknown_value_after_apply_is_drift(sandbox: Sandbox, tmp_path: Path) -> None:
+    # GIVEN a tags update that would also recompute an attribute
+    sandbox.plan_statuses = [2]
+    change = ("aws_kinesis_stream", "this", ["update"], TAGS)
+    plan = plan_json(tmp_path / "plan.json", change, unknown={"arn": True, "tags_all": {}})
+    # WHEN the run applies / THEN it is drift, naming the attribute
+    run = sandbox.run("test", FAKE_PLAN_JSON=plan)
+    assert run.status == 1
+    assert "module.m.aws_kinesis_stream.this update arn,tags_all" in run.stderr
 
 
 def test_changes_left_after_the_second_apply_fail(sandbox: Sandbox, tmp_path: Path) -> None:
