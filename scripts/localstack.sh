@@ -222,7 +222,7 @@ KCL process; the first run also downloads its Java runtime) 90 s to start, then 
 stream CREATING_FAILED for good. Start afresh (the downloads are kept):
   make localstack-down && make localstack-test
 TEXT
-  elif grep -q "ResourceInUseException" "$log" && grep -q "Firehose" "$log"; then
+  elif grep -q "ResourceInUseException" "$log" && grep -q "creating Kinesis Firehose Delivery Stream" "$log"; then
     cat >&2 <<'TEXT'
 The delivery stream already exists in LocalStack but not in the Terraform state: an earlier run left
 it CREATING_FAILED (the provider records a delivery stream only once it is ACTIVE). Start afresh:
@@ -281,7 +281,8 @@ apply_until_clean() {
       die "tflocal plan after apply failed (full log: $apply_log)"
       ;;
   esac
-  changes=$(terraform -chdir=terraform show -json "$work/converge.tfplan" | classify_plan_changes)
+  changes=$(terraform -chdir=terraform show -json "$work/converge.tfplan" | classify_plan_changes) ||
+    die "could not read the plan after apply ($work/converge.tfplan)"
   if grep -q '^drift ' <<<"$changes"; then
     grep '^drift ' <<<"$changes" | sed 's/^drift /  /' >&2
     die "the plan right after apply is not clean (above); see $apply_log"

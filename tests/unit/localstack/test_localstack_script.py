@@ -219,8 +219,15 @@ def test_a_rerun_over_a_failed_delivery_stream_says_what_to_do(sandbox: Sandbox)
     assert not compose_calls(run.calls, "down")
 
 
-def test_other_apply_failures_get_no_firehose_hint(sandbox: Sandbox) -> None:
-    run = sandbox.run("test", FAKE_APPLY_OUTPUT="Error: something else", FAKE_APPLY_STATUS="1")
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Error: something else",
+        "Error: creating DynamoDB Table (p-table): ResourceInUseException: Table already exists",
+    ],
+)
+def test_other_apply_failures_get_no_firehose_hint(sandbox: Sandbox, output: str) -> None:
+    run = sandbox.run("test", FAKE_APPLY_OUTPUT=output, FAKE_APPLY_STATUS="1")
     assert run.status == 1
     assert "tflocal apply failed" in run.stderr
     assert "make localstack-down" not in run.stderr
