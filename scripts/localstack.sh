@@ -218,8 +218,9 @@ explain_apply_failure() {
   if grep -q "CREATING_FAILED" "$log"; then
     cat >&2 <<'TEXT'
 The delivery stream is CREATING_FAILED: LocalStack 4.14 gives Firehose's Kinesis consumer (a Java
-KCL process; the first run also downloads its Java runtime) 90 s to start, then marks the delivery
-stream CREATING_FAILED for good. Start afresh (the downloads are kept):
+KCL process, after a first-time download of its Java runtime) 90 s to start, and marks the delivery
+stream CREATING_FAILED for good when the download or the start fails (LocalStack's log above says
+which). Start afresh (the downloads are kept):
   make localstack-down && make localstack-test
 TEXT
   elif grep -q "ResourceInUseException" "$log" && grep -q "creating Kinesis Firehose Delivery Stream" "$log"; then
