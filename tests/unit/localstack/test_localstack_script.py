@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -17,12 +18,16 @@ PIN_FILE = "localstack_provider_pin_override.tf"
 
 # What `terraform show -json` marks for an in-place update with nothing unknown: the attribute's
 # shape, with false at the leaves (true marks an unknown part).
-NOTHING_UNKNOWN = {"stream_mode_details": [{}], "shard_level_metrics": [], "tags": {}}
+NOTHING_UNKNOWN: Mapping[str, object] = {
+    "stream_mode_details": [{}],
+    "shard_level_metrics": [],
+    "tags": {},
+}
 
 
 def plan_json(
     path: Path,
-    *changes: tuple[str, str, list[str], dict[str, object]],
+    *changes: tuple[str, str, list[str], Mapping[str, object]],
     unknown: dict[str, object] | None = None,
 ) -> str:
     """A `terraform show -json` plan: (type, name, actions, attributes after) per resource."""
@@ -43,7 +48,7 @@ def plan_json(
     return str(path)
 
 
-TAGS = {"tags_all": {"change-archive:name-prefix": "p"}}
+TAGS: Mapping[str, object] = {"tags_all": {"change-archive:name-prefix": "p"}}
 
 
 def compose_calls(calls: list[str], verb: str) -> list[str]:
@@ -138,7 +143,7 @@ def test_tags_dropped_on_create_are_applied_once_more(sandbox: Sandbox, tmp_path
     ],
 )
 def test_other_changes_after_apply_fail_as_drift(
-    sandbox: Sandbox, tmp_path: Path, change: tuple[str, str, list[str], dict[str, object]]
+    sandbox: Sandbox, tmp_path: Path, change: tuple[str, str, list[str], Mapping[str, object]]
 ) -> None:
     # GIVEN a plan after apply that changes something LocalStack's dropped tags do not explain
     sandbox.plan_statuses = [2]
