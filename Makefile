@@ -152,15 +152,19 @@ localstack-up: ## Start LocalStack (docker compose) and wait until it is healthy
 	@scripts/localstack.sh up
 
 .PHONY: localstack-down
-localstack-down: ## Stop LocalStack and remove its volume
+localstack-down: ## Stop LocalStack (keeps its download cache volume for the next run)
 	@scripts/localstack.sh down
+
+.PHONY: localstack-clean
+localstack-clean: ## Stop LocalStack and remove its download cache volume and .localstack/
+	@scripts/localstack.sh clean
 
 .PHONY: localstack-logs
 localstack-logs: ## Follow LocalStack's logs
 	@scripts/localstack.sh logs
 
 .PHONY: localstack-test
-localstack-test: $(VENV)/.installed ## The main job: LocalStack up, package, tflocal apply, end-to-end tests, down (KEEP=1 keeps it up)
+localstack-test: $(VENV)/.installed ## The main job: LocalStack up, package, tflocal apply until the plan is clean, end-to-end tests, down (KEEP=1 keeps it up)
 	@scripts/localstack.sh test
 
 # ---------------------------------------------------------------------------------------------
