@@ -78,7 +78,7 @@ test-terraform: ## terraform fmt -check, init -backend=false, validate and test,
 	done
 
 .PHONY: lint
-lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, terraform fmt, checkov, trivy, actionlint
+lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, terraform fmt, checkov, trivy, actionlint, shellcheck
 	@echo "+ $@"
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
@@ -87,6 +87,7 @@ lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, terraform fmt
 	@$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d $(TF_ROOT)
 	@$(VENV_BIN)/trivy config --skip-check-update --quiet --exit-code 1 $(TF_ROOT)
 	@if [ -d .github/workflows ]; then $(VENV_BIN)/actionlint; fi
+	@$(VENV_BIN)/shellcheck scripts/*.sh .ci/run
 
 .PHONY: fmt
 fmt: $(VENV)/.installed ## Format Python and Terraform in place
