@@ -274,16 +274,16 @@ def item_key(keys: object) -> str:
         if type(typed) is not dict or len(typed) != 1:
             raise ValueError("key attribute value must be an object with one type tag")
         ((tag, raw),) = typed.items()
-        if type(raw) is not str:
-            raise ValueError("key attribute value must be a string")
-        if tag == "N":
-            if _JSON_NUMBER.fullmatch(raw) is None:
-                raise ValueError("key N value is not a number as DynamoDB writes it")
-            text = raw
-        elif tag in ("S", "B"):
-            text = encode_basestring(raw)
-        else:
+        if tag not in ("S", "N", "B"):
             raise ValueError("key attribute type must be S, N or B")
+        if type(raw) is not str:
+            raise ValueError(f"key {tag} value must be a string")
+        if tag != "N":
+            text = encode_basestring(raw)
+        elif _JSON_NUMBER.fullmatch(raw) is None:
+            raise ValueError("key N value is not a number as DynamoDB writes it")
+        else:
+            text = raw
         parts.append(f"{encode_basestring(name)}:{text}")
     return "{" + ",".join(parts) + "}"
 
