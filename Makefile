@@ -9,6 +9,9 @@ VENV ?= .venv
 VENV_BIN := $(abspath $(VENV))/bin
 PY := $(VENV_BIN)/python
 CHECKOV_VENV ?= .venv-checkov
+# The transform's tests run under every Python the project supports, each in a venv of its own here.
+TRANSFORM_PYTHONS ?= python3.11 python3.12 python3.13
+TRANSFORM_VENVS ?= .venv-transform
 export PATH := $(VENV_BIN):$(PATH)
 
 # Transform artifact: the one builder is scripts/build_artifact.py (`make package`).
@@ -57,12 +60,35 @@ venv: $(VENV)/.installed ## Create the dev venv (.venv) with every tool the test
 # ---------------------------------------------------------------------------------------------
 
 .PHONY: test
-test: lint test-terraform test-python ## Run every check: lint, Python tests (e2e when an endpoint is set), Terraform tests
+test: lint test-terraform test-python test-transform-pythons ## Run every check: lint, Python tests (e2e when an endpoint is set), Terraform tests, the transform on every Python
 
 .PHONY: test-python
 test-python: $(VENV)/.installed ## Python unit, functional and (with an endpoint) end-to-end tests
 	@echo "+ $@"
 	@$(PY) -m pytest
+
+# The transform's answer must not depend on the Python version (base64 strictness changed in 3.13,
+# Lambda's runtime): its tests run under each of TRANSFORM_PYTHONS, found on PATH, in a small venv
+# holding only the `transform-test` dependency group; the sources come from src/ (PYTHONPATH).
+.PHONY: test-transform-pythons
+test-transform-pythons: ## The transform's unit and functional tests under Python 3.11, 3.12 and 3.13 (each in its own venv)
+	@echo "+ $@"
+	@for py in $(TRANSFORM_PYTHONS); do \
+		"$$py" -c 'import sys' 2>/dev/null || { \
+			echo "error: $$py is not on PATH (or does not run); the transform is tested on $(TRANSFORM_PYTHONS)" >&2; \
+			exit 1; }; \
+		venv=$(TRANSFORM_VENVS)/$$py; \
+		if [ ! -f "$$venv/.installed" ] || [ pyproject.toml -nt "$$venv/.installed" ]; then \
+			echo "  venv $$venv"; \
+			"$$py" -m venv --clear "$$venv"; \
+			"$$venv/bin/python" -m pip install -q --disable-pip-version-check -U 'pip>=25.1'; \
+			"$$venv/bin/python" -m pip install -q --disable-pip-version-check --group transform-test; \
+			touch "$$venv/.installed"; \
+		fi; \
+		echo "  $$("$$venv/bin/python" -V)"; \
+		PYTHONPATH="$(CURDIR)/src" "$$venv/bin/python" -m pytest -q -p no:cacheprovider \
+			tests/unit/transform tests/functional/transform; \
+	done
 
 .PHONY: test-terraform
 test-terraform: ## terraform fmt -check, init -backend=false, validate and test, in the root and every module
@@ -179,5 +205,5 @@ clean: ## Remove build output and caches (keeps the venvs)
 
 .PHONY: clean-all
 clean-all: clean ## Also remove the venvs and Terraform working directories
-	@rm -rf $(VENV) $(CHECKOV_VENV)
+	@rm -rf $(VENV) $(CHECKOV_VENV) $(TRANSFORM_VENVS)
 	@find $(TF_ROOT) -name .terraform -type d -prune -exec rm -rf {} +

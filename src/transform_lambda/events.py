@@ -19,11 +19,13 @@ Optional keys read as ``None``; nothing here raises for a missing key.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Final, Literal
+from json.encoder import encode_basestring
+from typing import Any, Final, Literal, NamedTuple
 
 FirehoseResult = Literal["Ok", "Dropped", "ProcessingFailed"]
 
@@ -154,6 +156,14 @@ class FirehoseEvent(DictWrapper):
         return _str_or_none(self._data.get("deliveryStreamArn"))
 
     @property
+    def delivery_stream_name(self) -> str | None:
+        """The name in ``arn:aws:firehose:<region>:<account>:deliverystream/<name>``, if any."""
+        arn = self.delivery_stream_arn
+        if arn is None or ":deliverystream/" not in arn:
+            return None
+        return arn.rpartition("/")[2] or None
+
+    @property
     def source_kinesis_stream_arn(self) -> str | None:
         return _str_or_none(self._data.get("sourceKinesisStreamArn"))
 
@@ -195,8 +205,17 @@ _MILLIS_END: Final = 10**14
 _MICROS_END: Final = 10**17
 
 
-def event_time(epoch: object) -> tuple[str, str]:
-    """``ApproximateCreationDateTime`` → (ISO-8601 UTC time keeping its precision, ``YYYY-MM-DD``).
+class EventTime(NamedTuple):
+    """``ApproximateCreationDateTime`` in the archive line's three forms."""
+
+    iso: str  # ISO-8601 UTC keeping the source precision
+    date: str  # YYYY-MM-DD (UTC)
+    micros: int  # microseconds since the epoch, whatever the source precision
+
+
+def event_time(epoch: object) -> EventTime:
+    """``ApproximateCreationDateTime`` → ISO-8601 UTC time keeping its precision, ``YYYY-MM-DD``
+    and microseconds since the epoch.
 
     Raises ``ValueError`` for a value that is not an epoch in seconds, ms or µs.
     """
@@ -205,19 +224,19 @@ def event_time(epoch: object) -> tuple[str, str]:
     if type(epoch) is not int or epoch < 0 or epoch >= _MICROS_END:
         raise ValueError("ApproximateCreationDateTime is not an epoch in s, ms or µs")
     if epoch < _SECONDS_END:
-        seconds, fraction = epoch, ""
+        seconds, fraction, micros = epoch, "", epoch * 1_000_000
     elif epoch < _MILLIS_END:
         seconds, millis = divmod(epoch, 1000)
-        fraction = f".{millis:03d}"
+        fraction, micros = f".{millis:03d}", epoch * 1000
     else:
-        seconds, micros = divmod(epoch, 1_000_000)
-        fraction = f".{micros:06d}"
+        seconds, micros_of_second = divmod(epoch, 1_000_000)
+        fraction, micros = f".{micros_of_second:06d}", epoch
     # Epoch time has no leap seconds: every UTC day is 86,400 s, so only the date needs gmtime.
     day, second_of_day = divmod(seconds, _SECONDS_PER_DAY)
     date = _utc_date(day)
     hour, second_of_hour = divmod(second_of_day, 3600)
     minute, second = divmod(second_of_hour, 60)
-    return f"{date}T{hour:02d}:{minute:02d}:{second:02d}{fraction}Z", date
+    return EventTime(f"{date}T{hour:02d}:{minute:02d}:{second:02d}{fraction}Z", date, micros)
 
 
 _SECONDS_PER_DAY: Final = 86_400
@@ -228,3 +247,67 @@ def _utc_date(day: int) -> str:
     """``YYYY-MM-DD`` of a day counted from 1970-01-01 (a batch spans a few days at most)."""
     utc = time.gmtime(day * _SECONDS_PER_DAY)
     return f"{utc.tm_year:04d}-{utc.tm_mon:02d}-{utc.tm_mday:02d}"
+
+
+# --- item_key and change_order (archive-line fields that group and order an item's changes) ------
+
+# A JSON number token (RFC 8259, section 6). DynamoDB writes numbers without leading or trailing
+# zeros ("Leading and trailing zeroes are trimmed", Developer Guide, Data types: Number), so each
+# number has one text and that text is a JSON number.
+_JSON_NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def item_key(keys: object) -> str:
+    """Canonical text of an item's key from the change record's typed ``Keys``.
+
+    A compact JSON object, attribute names sorted by code point (= UTF-8 byte order): S as a JSON
+    string, N as DynamoDB's number text verbatim (a JSON number token), B as its base64 string.
+    Strings are escaped as both ``json`` (``ensure_ascii=False``) and orjson escape them, so the
+    text is the same whichever library wrote the line. Raises ``ValueError`` for a key DynamoDB
+    never writes: empty, a type other than S, N or B, or an N that is not a JSON number.
+    """
+    if type(keys) is not dict or not keys:
+        raise ValueError("Keys must name at least one key attribute")
+    parts = []
+    for name in sorted(keys):
+        typed = keys[name]
+        if type(typed) is not dict or len(typed) != 1:
+            raise ValueError("key attribute value must be an object with one type tag")
+        ((tag, raw),) = typed.items()
+        if tag not in ("S", "N", "B"):
+            raise ValueError("key attribute type must be S, N or B")
+        if type(raw) is not str:
+            raise ValueError(f"key {tag} value must be a string")
+        if tag != "N":
+            text = encode_basestring(raw)
+        elif _JSON_NUMBER.fullmatch(raw) is None:
+            raise ValueError("key N value is not a number as DynamoDB writes it")
+        else:
+            text = raw
+        parts.append(f"{encode_basestring(name)}:{text}")
+    return "{" + ",".join(parts) + "}"
+
+
+# Kinesis sequence numbers: "0|([1-9]\d{0,128})" (Kinesis API reference, Record.SequenceNumber).
+SEQUENCE_NUMBER_DIGITS: Final = 129
+_SEQUENCE_NUMBER: Final = re.compile(r"0|[1-9][0-9]{0,128}")
+# rank: a live change wins a tie against a backfill image of the same microsecond.
+_RANK: Final[Mapping[ChangeSource, str]] = {ChangeSource.BACKFILL: "0", ChangeSource.STREAM: "1"}
+CHANGE_ORDER_DIGITS: Final = 17 + 1 + SEQUENCE_NUMBER_DIGITS
+
+
+def is_sequence_number(text: object) -> bool:
+    """Whether ``text`` is a Kinesis sequence number (decimal digits, no leading zero, ≤ 129)."""
+    return type(text) is str and text.isascii() and _SEQUENCE_NUMBER.fullmatch(text) is not None
+
+
+def change_order(
+    event_time_us: int, change_source: ChangeSource, sequence_number: str | None
+) -> str:
+    """``f"{event_time_us:017d}{rank}{seq:0>129}"``: 147 digits whose text order is their numeric
+    order and the order of (event time, live after backfill, sequence number).
+
+    ``event_time_us`` comes from :func:`event_time` (below 10**17, so 17 digits);
+    ``sequence_number`` must pass :func:`is_sequence_number`, or be ``None`` (all zeros).
+    """
+    return f"{event_time_us:017d}{_RANK[change_source]}{sequence_number or '':0>129}"

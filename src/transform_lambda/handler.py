@@ -8,20 +8,33 @@ from typing import Any
 from transform_lambda import _json
 from transform_lambda.config import get_config
 from transform_lambda.events import FirehoseEvent
-from transform_lambda.structured_log import get_logger
-from transform_lambda.transform import transform_batch
+from transform_lambda.structured_log import embedded_metrics, get_logger
+from transform_lambda.transform import ResponseLimitError, transform_batch
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Answer a Firehose data-transformation event; log one JSON summary line."""
+    """Answer a Firehose data-transformation event; log one JSON summary line (EMF metrics)."""
     started = time.perf_counter()
     config = get_config()
     logger = get_logger(config.log_level)
     firehose_event = FirehoseEvent(event)
-    outcome = transform_batch(firehose_event, config)
+    request_id = getattr(context, "aws_request_id", None)
+    try:
+        outcome = transform_batch(firehose_event, config)
+    except ResponseLimitError as error:
+        logger.error(
+            "response limit exceeded: the invocation fails and Firehose retries it",
+            extra={
+                "fields": {
+                    "aws_request_id": request_id,
+                    "invocation_id": firehose_event.invocation_id,
+                    "detail": str(error),
+                }
+            },
+        )
+        raise
     response = outcome.response()
 
-    request_id = getattr(context, "aws_request_id", None)
     for index, answer in enumerate(outcome.answers):
         if answer.reason is not None:
             logger.warning(
@@ -37,22 +50,34 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 },
             )
     counts = outcome.counts()
+    dimension_values = {
+        "DeliveryStreamName": firehose_event.delivery_stream_name,
+        "FunctionName": config.function_name,
+    }
+    metrics = embedded_metrics(
+        namespace=config.metrics_namespace,
+        dimensions={name: dimension_values[name] for name in config.metrics_dimensions},
+        values={
+            "Records": len(outcome.answers),
+            "Ok": counts["Ok"],
+            "Dropped": counts["Dropped"],
+            "ProcessingFailed": counts["ProcessingFailed"],
+            "TurnedForResponseLimit": outcome.turned_for_size,
+            "BytesIn": outcome.bytes_in,
+            "BytesOut": outcome.bytes_out,
+        },
+        timestamp_ms=int(time.time() * 1000),
+    )
     logger.info(
         "transform summary",
         extra={
             "fields": {
                 "aws_request_id": request_id,
                 "invocation_id": firehose_event.invocation_id,
-                "records": len(outcome.answers),
-                "ok": counts["Ok"],
-                "dropped": counts["Dropped"],
-                "processing_failed": counts["ProcessingFailed"],
-                "turned_for_response_limit": outcome.turned_for_size,
-                "bytes_in": outcome.bytes_in,
-                "bytes_out": outcome.bytes_out,
                 "response_bytes": outcome.response_bytes,
                 "json_library": _json.JSON_LIBRARY,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                **metrics,
             }
         },
     )

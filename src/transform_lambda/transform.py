@@ -12,6 +12,8 @@ Contract (Firehose data transformation, Kinesis source):
   Firehose writes the original bytes under the error prefix;
 - the serialised response stays within Lambda's 6 MB synchronous response limit: answers that would
   not fit are turned, from the end of the batch, into ``ProcessingFailed`` with the original data.
+  For every request Firehose sends this is enough (see :func:`fit_response`); for one it cannot
+  send, :class:`ResponseLimitError` fails the invocation instead of returning an oversized answer.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ from transform_lambda.events import (
     FirehoseRecord,
     FirehoseResult,
     KinesisRecordMetadata,
+    change_order,
     event_time,
+    is_sequence_number,
     is_ttl_delete,
+    item_key,
 )
 
 # "The Lambda synchronous invocation mode has a payload size limit of 6 MB for both the request and
@@ -51,6 +56,15 @@ class RecordFailure(ValueError):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+class ResponseLimitError(RuntimeError):
+    """Even with every record answered ProcessingFailed, the response would exceed the limit.
+
+    Only a request Firehose does not send gets here (see :func:`fit_response`). The invocation
+    fails; Firehose retries it (3 times by default), then writes every record of the batch, with
+    its original bytes, under the error prefix (``processing-failed/``).
+    """
 
 
 class RecordAnswer:
@@ -166,16 +180,21 @@ def archive_line(
     if record_format is not None and record_format != RECORD_FORMAT_JSON:
         raise RecordFailure("not_change_record", "recordFormat is not application/json")
     try:
-        iso_time, event_date = event_time(body.get("ApproximateCreationDateTime"))
+        iso_time, event_date, event_time_us = event_time(body.get("ApproximateCreationDateTime"))
     except ValueError as error:
         raise RecordFailure("not_change_record", str(error)) from None
     size_bytes = body.get("SizeBytes")
     if size_bytes is not None and (type(size_bytes) is not int):
         raise RecordFailure("not_change_record", "dynamodb.SizeBytes must be an integer")
-    keys, event_id, new_image, old_image = _keys_id_and_images(body, change)
+    keys, key_text, event_id, new_image, old_image = _keys_id_and_images(body, change)
     aws_region = get("awsRegion")
     if aws_region is not None and type(aws_region) is not str:
         raise RecordFailure("not_change_record", "awsRegion must be a string")
+    sequence_number = None if metadata is None else metadata.sequence_number
+    if sequence_number is not None and not is_sequence_number(sequence_number):
+        raise RecordFailure(
+            "bad_record_metadata", "kinesisRecordMetadata.sequenceNumber is not a sequence number"
+        )
     line = {
         "event_id": event_id,
         "event_name": event_name,
@@ -186,10 +205,13 @@ def archive_line(
         "old_image": old_image,
         "is_ttl_delete": is_ttl_delete(change),
         "change_source": change_source.value,
-        "sequence_number": None if metadata is None else metadata.sequence_number,
+        "sequence_number": sequence_number,
         "shard_id": None if metadata is None else metadata.shard_id,
         "aws_region": aws_region,
         "size_bytes": size_bytes,
+        "item_key": key_text,
+        "event_time_us": event_time_us,
+        "change_order": change_order(event_time_us, change_source, sequence_number),
     }
     try:
         encoded = _json.dumps_line(line)
@@ -208,11 +230,16 @@ def archive_line(
 
 def _keys_id_and_images(
     body: dict[str, Any], change: dict[str, Any]
-) -> tuple[dict[str, Any], str, dict[str, Any] | None, dict[str, Any] | None]:
-    """Keys, eventID, NewImage and OldImage, checked in the order the archive line lists them, so
-    a record with several faults always reports the same one."""
+) -> tuple[dict[str, Any], str, str, dict[str, Any] | None, dict[str, Any] | None]:
+    """Keys (plain and as ``item_key``), eventID, NewImage and OldImage, checked in the order the
+    archive line lists them, so a record with several faults always reports the same one."""
     try:
-        keys = item(body.get("Keys"))
+        raw_keys = body.get("Keys")
+        keys = item(raw_keys)
+        try:
+            key_text = item_key(raw_keys)
+        except ValueError as error:
+            raise RecordFailure("bad_attribute_value", str(error)) from None
         event_id = change.get("eventID")
         if type(event_id) is not str:
             raise RecordFailure("not_change_record", "eventID must be a string")
@@ -220,6 +247,7 @@ def _keys_id_and_images(
         old_image = body.get("OldImage")
         return (
             keys,
+            key_text,
             event_id,
             None if new_image is None else item(new_image),
             None if old_image is None else item(old_image),
@@ -277,10 +305,36 @@ def fit_response(
 
     Walking back from the end, Ok answers larger than their original become ProcessingFailed with
     the original data (Firehose then writes the original bytes under the error prefix and nothing is
-    lost). A ProcessingFailed answer is never larger than its record in the request, so a batch that
-    Firehose could send can always be answered.
+    lost). After a full walk every answer is at most its ProcessingFailed form.
+
+    Why that always fits a request Firehose sends: each request record carries ``recordId``,
+    ``approximateArrivalTimestamp`` (epoch ms, 13 digits) and ``data`` (base64, so nothing to
+    escape), plus ``kinesisRecordMetadata`` with a Kinesis source. Even written compactly and
+    without the metadata, a request record is 69 bytes + id + data
+    (``{"recordId":"…","approximateArrivalTimestamp":…,"data":"…"}``), 70 with its "," separator;
+    its ProcessingFailed answer under ``json.dumps`` defaults is 58 bytes + id + data
+    (``{"recordId": "…", "result": "ProcessingFailed", "data": "…"}``), 60 with ", ". The envelope
+    ``{"records": []}`` (15 bytes) is smaller than the request's (``invocationId``,
+    ``deliveryStreamArn``, ``region``, ``records``). So the all-failed response is smaller than the
+    request, which Lambda already held to the same 6 MB.
+
+    Raises :class:`ResponseLimitError` when the response still exceeds ``limit`` after the walk
+    (a request without those fields, e.g. hand-made records of only ``recordId`` and ``data``).
     """
-    return _fit_response(answers, originals, limit, response_size(answers))[0]
+    return _fit_within(answers, originals, limit)[0]
+
+
+def _fit_within(
+    answers: list[RecordAnswer], originals: list[str | None], limit: int
+) -> tuple[int, int]:
+    """:func:`fit_response`, returning (turned, response size)."""
+    turned, total = _fit_response(answers, originals, limit, response_size(answers))
+    if total > limit:
+        raise ResponseLimitError(
+            f"the response would be {total} bytes with every answer that could shrink turned "
+            f"ProcessingFailed; the limit is {limit} bytes"
+        )
+    return turned, total
 
 
 def _fit_response(
@@ -344,10 +398,8 @@ def transform_batch(
     """Answer every record of the event, in order, within the response limit."""
     records = list(event.records)
     answers = [answer_record(record, config) for record in records]
-    if len(answers) != len(records):  # pragma: no cover - never send a short answer
-        raise RuntimeError("answer count differs from record count")
     originals = [record.data for record in records]
-    turned, response_bytes = _fit_response(answers, originals, limit, response_size(answers))
+    turned, response_bytes = _fit_within(answers, originals, limit)
     return BatchOutcome(
         answers,
         bytes_in=sum(len(data) for data in originals if data is not None),

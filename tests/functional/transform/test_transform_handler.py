@@ -7,22 +7,34 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import jsonschema
 import pytest
 
 from transform_lambda import config as config_module
 from transform_lambda.config import ConfigError
 from transform_lambda.handler import lambda_handler
+from transform_lambda.transform import ResponseLimitError
 
 LoadEvent = Callable[[str], dict[str, Any]]
 
 
 @pytest.fixture(autouse=True)
 def fresh_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("ARCHIVE_EVENT_NAMES", "ARCHIVE_TABLE_NAMES", "LOG_LEVEL"):
+    for name in ("ARCHIVE_EVENT_NAMES", "ARCHIVE_TABLE_NAMES", "LOG_LEVEL", "METRICS_NAMESPACE",
+                 "METRICS_DIMENSIONS", "AWS_LAMBDA_FUNCTION_NAME"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     config_module.get_config.cache_clear()
     yield
     config_module.get_config.cache_clear()
+
+
+def _assert_valid_emf(line: dict[str, Any], load_event: LoadEvent) -> None:
+    """The EMF specification's schema (tests/events/emf_schema.json) and its reference rule: every
+    dimension names a root string member, every metric a root number."""
+    jsonschema.validate(line, load_event("emf_schema.json"))
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert all(type(line[name]) is str for names in directive["Dimensions"] for name in names)
+    assert all(type(line[metric["Name"]]) is int for metric in directive["Metrics"])
 
 
 def _logs(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -30,9 +42,10 @@ def _logs(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 
 
 def test_handler_answers_aws_event_and_logs_a_summary(
-    load_event: LoadEvent, capsys: pytest.CaptureFixture[str]
+    load_event: LoadEvent, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN an AWS-shaped Firehose event with four changes
+    # GIVEN an AWS-shaped Firehose event with four changes, in a function Lambda named
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "change-archive-transform")
     event = load_event("firehose_changes.json")
     # WHEN the handler runs
     response = lambda_handler(event, None)
@@ -43,13 +56,24 @@ def test_handler_answers_aws_event_and_logs_a_summary(
     (summary,) = _logs(capsys)
     assert summary["message"] == "transform summary"
     assert (
-        summary["records"],
-        summary["ok"],
-        summary["dropped"],
-        summary["processing_failed"],
-    ) == (4, 4, 0, 0)
-    assert summary["bytes_in"] == sum(len(r["data"]) for r in event["records"])
+        summary["Records"],
+        summary["Ok"],
+        summary["Dropped"],
+        summary["ProcessingFailed"],
+        summary["TurnedForResponseLimit"],
+    ) == (4, 4, 0, 0, 0)
+    assert summary["BytesIn"] == sum(len(r["data"]) for r in event["records"])
+    assert summary["BytesOut"] == sum(len(r["data"]) for r in response["records"])
     assert summary["response_bytes"] == len(json.dumps(response))
+    # AND it is an EMF document: the counts become metrics of the stream and the function
+    _assert_valid_emf(summary, load_event)
+    (directive,) = summary["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "DynamoDBChangeArchive"
+    assert directive["Dimensions"] == [["DeliveryStreamName", "FunctionName"]]
+    assert (summary["DeliveryStreamName"], summary["FunctionName"]) == (
+        "change-archive-delivery",
+        "change-archive-transform",
+    )
     assert summary["duration_ms"] >= 0
     assert "Ada" not in json.dumps(summary)
 
@@ -88,7 +112,7 @@ def test_failures_are_logged_per_record_without_payload(
     failures = [line for line in logs if line["level"] == "WARNING"]
     assert [f["record_index"] for f in failures] == [0, 1, 2, 3, 4, 5]
     assert all(f["reason"] and f["record_id"] for f in failures)
-    assert logs[-1]["processing_failed"] == 6
+    assert logs[-1]["ProcessingFailed"] == 6
     assert "Ada" not in json.dumps(logs)
     assert "Lovelace" not in json.dumps(logs)
 
@@ -109,3 +133,43 @@ def test_event_without_records_is_refused() -> None:
 
 def test_empty_batch_gets_empty_answer() -> None:
     assert lambda_handler({"records": []}, None) == {"records": []}
+
+
+def test_metrics_settings_shape_the_summary(
+    load_event: LoadEvent, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a namespace of the operator's and no dimensions
+    monkeypatch.setenv("METRICS_NAMESPACE", "Orders/Archive")
+    monkeypatch.setenv("METRICS_DIMENSIONS", "")
+    # WHEN LocalStack's event (no deliveryStreamArn) is handled
+    lambda_handler(load_event("firehose_localstack.json"), None)
+    (summary,) = _logs(capsys)
+    # THEN the metrics go to that namespace with the empty dimension set
+    _assert_valid_emf(summary, load_event)
+    (directive,) = summary["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"]) == ("Orders/Archive", [[]])
+    assert "DeliveryStreamName" not in summary
+    assert "FunctionName" not in summary
+
+
+def test_bad_metrics_setting_fails_the_invocation_clearly(
+    load_event: LoadEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("METRICS_DIMENSIONS", "TableName")
+    with pytest.raises(ConfigError, match=r"METRICS_DIMENSIONS.*'TableName'"):
+        lambda_handler(load_event("firehose_changes.json"), None)
+
+
+def test_a_response_over_6_mib_is_never_returned(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a 6 MiB request Firehose cannot send: records of only recordId and data (no arrival
+    # time, no metadata), each answered ProcessingFailed with a larger answer than its record
+    record = {"recordId": "1", "data": "e30="}
+    count = (6 * 1024 * 1024 - len('{"records":[]}')) // (len(json.dumps(record)) + 1)
+    event = {"invocationId": "i", "records": [dict(record) for _ in range(count)]}
+    # WHEN handled THEN the invocation fails (Firehose retries, then writes the batch's original
+    # records under processing-failed/) with one ERROR line naming the sizes
+    with pytest.raises(ResponseLimitError):
+        lambda_handler(event, None)
+    (error,) = [line for line in _logs(capsys) if line["level"] == "ERROR"]
+    assert error["invocation_id"] == "i"
+    assert "limit is 6291456 bytes" in error["detail"]
