@@ -17,8 +17,13 @@ FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
 
 def markdown_files() -> list[Path]:
-    skip = {".git", ".venv", ".venv-checkov", "node_modules", ".terraform", "build", "dist"}
-    return sorted(p for p in REPO.rglob("*.md") if not skip.intersection(p.relative_to(REPO).parts))
+    skip = {".git", "node_modules", ".terraform", "build", "dist", ".localstack"}
+
+    def kept(path: Path) -> bool:
+        parts = path.relative_to(REPO).parts
+        return not skip.intersection(parts) and not any(p.startswith(".venv") for p in parts)
+
+    return sorted(p for p in REPO.rglob("*.md") if kept(p))
 
 
 def anchor(heading: str) -> str:
