@@ -37,6 +37,9 @@ module "table" {
   ttl_attribute_name              = var.table_ttl_attribute_name
   kinesis_stream_arn              = module.change_stream.stream_arn
   streaming_destination_precision = var.table_streaming_destination_precision
+  # Enabled only once the delivery stream is ACTIVE: it starts reading at LATEST.
+  change_stream_reader_arns                           = [module.delivery_stream.delivery_stream_arn]
+  streaming_destination_precision_change_acknowledged = var.table_streaming_destination_precision_change_acknowledged
 }
 
 ################################################################################
@@ -101,6 +104,7 @@ module "delivery_stream" {
   buffering_size               = var.delivery_buffering_size
   buffering_interval           = var.delivery_buffering_interval
   dynamic_partitioning_enabled = var.delivery_dynamic_partitioning_enabled
+  replacement_drain_seconds    = var.delivery_replacement_drain_seconds
   log_group_name               = local.names.delivery_log_group
   log_retention_days           = var.log_retention_days
 }

@@ -152,6 +152,12 @@ variable "table_streaming_destination_precision" {
   default     = "MICROSECOND"
 }
 
+variable "table_streaming_destination_precision_change_acknowledged" {
+  description = "Set to the new table_streaming_destination_precision to change it on a deployed stack: that replaces the streaming destination, and changes made meanwhile are not captured (run `pipeline backfill` afterwards). null refuses any change of precision; remove it only in a plan that leaves the precision alone."
+  type        = string
+  default     = null
+}
+
 ################################################################################
 # Change stream (Kinesis data stream)
 ################################################################################
@@ -286,6 +292,13 @@ variable "delivery_dynamic_partitioning_enabled" {
   description = "Partition the archive by the transform's partition keys (table=<table_name>/date=<event_date>/) instead of by arrival hour. Needs delivery_buffering_size >= 64 and delivery_buffering_interval > 0; changing it replaces the delivery stream."
   type        = bool
   default     = false
+  nullable    = false
+}
+
+variable "delivery_replacement_drain_seconds" {
+  description = "Seconds a replaced delivery stream keeps running beside its successor, to deliver what it has buffered before it is deleted (at least delivery_processor_buffer_interval + delivery_buffering_interval; add the transform's run time). The first apply waits this long too."
+  type        = number
+  default     = 300
   nullable    = false
 }
 

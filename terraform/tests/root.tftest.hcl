@@ -60,6 +60,8 @@ mock_provider "aws" {
   }
 }
 
+mock_provider "time" {}
+
 variables {
   transform_artifact_path = "tests/fixtures/artifact.bin"
 }
@@ -78,7 +80,7 @@ run "pipeline_is_wired_in_data_flow_order" {
   }
 
   assert {
-    condition     = output.table_name == "change-archive-table" && output.change_stream_name == "change-archive-changes" && output.transform_function_name == "change-archive-transform" && output.delivery_stream_name == "change-archive-delivery"
+    condition     = output.table_name == "change-archive-table" && output.change_stream_name == "change-archive-changes" && output.transform_function_name == "change-archive-transform" && can(regex("^change-archive-delivery-[0-9a-f]{8}$", output.delivery_stream_name))
     error_message = "Names must come from locals.names."
   }
 
@@ -110,6 +112,15 @@ run "pipeline_is_wired_in_data_flow_order" {
   assert {
     condition     = output.catalog_database_name == "change_archive" && output.catalog_table_name == "changes"
     error_message = "Glue names must come from locals.names, with underscores for the prefix's hyphens."
+  }
+}
+
+run "streaming_destination_waits_for_the_delivery_stream" {
+  command = apply
+
+  assert {
+    condition     = tolist(module.table.change_stream_reader_arns) == tolist([output.delivery_stream_arn])
+    error_message = "The table's streaming destination must be enabled only after the delivery stream (its reader) exists."
   }
 }
 
