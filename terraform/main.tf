@@ -121,6 +121,7 @@ module "archive" {
   kms_key_arn                        = var.archive_kms_key_arn
   transition_days                    = var.archive_transition_days
   transition_storage_class           = var.archive_transition_storage_class
+  readable_by_athena                 = var.enable_archive_catalog
   expiration_days                    = var.archive_expiration_days
   noncurrent_version_expiration_days = var.archive_noncurrent_version_expiration_days
 }

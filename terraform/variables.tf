@@ -364,14 +364,14 @@ variable "archive_transition_days" {
 }
 
 variable "archive_transition_storage_class" {
-  description = "Storage class archive objects move to. Valid values are STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER and DEEP_ARCHIVE."
+  description = "Storage class archive objects move to. Valid values are STANDARD_IA (archive_transition_days at least 30), INTELLIGENT_TIERING, GLACIER_IR, GLACIER and DEEP_ARCHIVE (the last two only with enable_archive_catalog off: Athena cannot read them)."
   type        = string
   default     = "STANDARD_IA"
   nullable    = false
 }
 
 variable "archive_expiration_days" {
-  description = "Days after which archive objects expire; null keeps them forever."
+  description = "Days after which archive objects expire (after archive_transition_days); null keeps them forever."
   type        = number
   default     = null
 }

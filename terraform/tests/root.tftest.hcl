@@ -307,3 +307,48 @@ run "invalid_error_prefix" {
 
   expect_failures = [var.error_prefix]
 }
+
+run "error_prefix_inside_archive_prefix" {
+  command = plan
+
+  variables {
+    error_prefix = "changes/errors/"
+  }
+
+  expect_failures = [output.error_prefix]
+}
+
+run "archive_prefix_inside_error_prefix" {
+  command = plan
+
+  variables {
+    archive_prefix = "errors/changes/"
+  }
+
+  expect_failures = [output.error_prefix]
+}
+
+run "same_prefixes" {
+  command = plan
+
+  variables {
+    archive_prefix = "data/"
+    error_prefix   = "data/"
+  }
+
+  expect_failures = [output.error_prefix]
+}
+
+run "sibling_prefixes" {
+  command = plan
+
+  variables {
+    archive_prefix = "data/changes/"
+    error_prefix   = "data/changes-errors/"
+  }
+
+  assert {
+    condition     = output.error_prefix == "data/changes-errors/"
+    error_message = "Prefixes that share a parent but neither starts with the other must be accepted."
+  }
+}
