@@ -77,6 +77,8 @@ module "transform" {
     ARCHIVE_EVENT_NAMES = join(",", var.transform_archive_event_names)
     ARCHIVE_TABLE_NAMES = join(",", var.transform_archive_table_names)
     LOG_LEVEL           = var.transform_log_level
+    METRICS_NAMESPACE   = var.transform_metrics_namespace
+    METRICS_DIMENSIONS  = join(",", var.transform_metrics_dimensions)
   }
 }
 
@@ -166,4 +168,7 @@ module "monitoring" {
   delivery_stream_name             = module.delivery_stream.delivery_stream_name
   iterator_age_threshold_ms        = var.alarm_iterator_age_threshold_ms
   data_freshness_threshold_seconds = var.alarm_data_freshness_threshold_seconds
+  processing_failed_period_seconds = var.alarm_processing_failed_period_seconds
+  transform_metrics_namespace      = var.transform_metrics_namespace
+  transform_metrics_dimensions     = var.transform_metrics_dimensions
 }

@@ -182,8 +182,18 @@ variable "change_stream_retention_hours" {
   nullable    = false
 }
 
+# A customer managed key: DynamoDB writes change records through its service-linked role
+# AWSServiceRoleForDynamoDBKinesisDataStreamsReplication, whose policy allows kms:GenerateDataKey
+# via Kinesis on any key (aws-managed-policy DynamoDBKinesisReplicationServiceRolePolicy). That IAM
+# grant counts only if the key policy delegates to IAM (a statement allowing the account root
+# kms:*, as the default key policy does); a key policy that names principals one by one silently
+# stops the streaming destination. Whoever applies needs, besides the Kinesis and DynamoDB
+# management actions, kinesis:ListStreams, kinesis:PutRecords and kinesis:DescribeStream to enable
+# the destination (DynamoDB Developer Guide, "Using IAM policies for Amazon Kinesis Data Streams and
+# Amazon DynamoDB"), and iam:CreateServiceLinkedRole for that role the first time
+# (terraform/deployer-policy.json has them all). The delivery stream's role gets kms:Decrypt on the key.
 variable "change_stream_kms_key_id" {
-  description = "KMS key that encrypts the change stream: an alias (default: the AWS managed key alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted (LocalStack only)."
+  description = "KMS key that encrypts the change stream: an alias (default: the AWS managed key alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted (LocalStack only). A customer managed key's policy must delegate to IAM (see the comment above and README.md)."
   type        = string
   default     = "alias/aws/kinesis"
 }
@@ -249,6 +259,20 @@ variable "transform_log_level" {
     condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.transform_log_level)
     error_message = "transform_log_level must be DEBUG, INFO, WARNING or ERROR."
   }
+}
+
+variable "transform_metrics_namespace" {
+  description = "CloudWatch namespace of the transform's metrics (METRICS_NAMESPACE; Embedded Metric Format in its summary log line), which the processing-failed alarm and the dashboard read."
+  type        = string
+  default     = "DynamoDBChangeArchive"
+  nullable    = false
+}
+
+variable "transform_metrics_dimensions" {
+  description = "Dimensions of the transform's metrics (METRICS_DIMENSIONS), from DeliveryStreamName and FunctionName; empty for none."
+  type        = list(string)
+  default     = ["DeliveryStreamName", "FunctionName"]
+  nullable    = false
 }
 
 variable "log_retention_days" {
@@ -430,6 +454,13 @@ variable "alarm_iterator_age_threshold_ms" {
   description = "Alarm when the oldest unread change record in the change stream is older than this (milliseconds)."
   type        = number
   default     = 600000
+  nullable    = false
+}
+
+variable "alarm_processing_failed_period_seconds" {
+  description = "Alarm when the transform marks any change record ProcessingFailed within this many seconds (a multiple of 60)."
+  type        = number
+  default     = 300
   nullable    = false
 }
 

@@ -124,6 +124,25 @@ run "streaming_destination_waits_for_the_delivery_stream" {
   }
 }
 
+run "transform_metrics_settings_reach_function_and_alarm" {
+  command = apply
+
+  variables {
+    transform_metrics_namespace  = "Team/Archive"
+    transform_metrics_dimensions = ["FunctionName"]
+  }
+
+  assert {
+    condition     = module.transform.environment_variables.METRICS_NAMESPACE == "Team/Archive" && module.transform.environment_variables.METRICS_DIMENSIONS == "FunctionName"
+    error_message = "The transform must publish in the configured namespace, with the configured dimensions."
+  }
+
+  assert {
+    condition     = contains(keys(module.monitoring.alarm_arns), "change-archive-transform-processing-failed")
+    error_message = "The processing-failed alarm must exist."
+  }
+}
+
 run "catalog_projects_the_arrival_time_layout" {
   command = apply
 
