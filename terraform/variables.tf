@@ -193,7 +193,7 @@ variable "change_stream_retention_hours" {
 # Amazon DynamoDB"), and iam:CreateServiceLinkedRole for that role the first time
 # (terraform/deployer-policy.json has them all). The delivery stream's role gets kms:Decrypt on the key.
 variable "change_stream_kms_key_id" {
-  description = "KMS key that encrypts the change stream: an alias (default: the AWS managed key alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted (LocalStack only). A customer managed key's policy must delegate to IAM (see the comment above and README.md)."
+  description = "KMS key that encrypts the change stream: an alias (default: the AWS managed key alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted (LocalStack only). A customer managed key's policy must delegate to IAM (README.md, \"Customer managed key on the change stream\")."
   type        = string
   default     = "alias/aws/kinesis"
 }
