@@ -115,6 +115,34 @@ run "pipeline_is_wired_in_data_flow_order" {
   }
 }
 
+# Replacement shape: tests/unit/terraform/test_deploy_windows.py reads these two plans' actions
+# (terraform test -json -verbose): create-then-delete for the delivery stream, nothing for the table.
+run "delivery_stream_replacement_overlaps" {
+  command = plan
+
+  variables {
+    delivery_dynamic_partitioning_enabled = true
+  }
+
+  assert {
+    condition     = output.delivery_stream_name != run.pipeline_is_wired_in_data_flow_order.delivery_stream_name && startswith(output.delivery_stream_name, "change-archive-delivery-")
+    error_message = "A force-new change must name a new delivery stream, so that both can run at once."
+  }
+}
+
+run "delivery_setting_changed_in_place" {
+  command = plan
+
+  variables {
+    delivery_buffering_interval = 120
+  }
+
+  assert {
+    condition     = output.delivery_stream_name == run.pipeline_is_wired_in_data_flow_order.delivery_stream_name
+    error_message = "An in-place change must keep the delivery stream."
+  }
+}
+
 run "streaming_destination_waits_for_the_delivery_stream" {
   command = apply
 

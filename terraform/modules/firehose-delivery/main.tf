@@ -31,12 +31,13 @@ locals {
   # dynamic_partitioning_configuration.enabled), so a replacement gets a name of its own and
   # create_before_destroy runs both streams at once: the worst case is duplicates (same event_id).
   destination = "extended_s3"
-  replacement_key = substr(sha256(jsonencode({
+  force_new_settings = {
     destination                  = local.destination
     kinesis_stream_arn           = var.kinesis_stream_arn
     role_arn                     = aws_iam_role.this.arn
     dynamic_partitioning_enabled = var.dynamic_partitioning_enabled
-  })), 0, 8)
+  }
+  replacement_key = substr(sha256(jsonencode(local.force_new_settings)), 0, 8)
 
   # Parameters left at Firehose's defaults (1 MB, 60 s, 3 retries) are not stored in state, so
   # setting them would diff forever (registry: aws_kinesis_firehose_delivery_stream, `parameters` NOTE).
@@ -51,6 +52,13 @@ locals {
       } : name => value if value != local.processor_defaults[name]
     },
   )
+}
+
+# The same settings, as a resource whose change replaces the delivery stream through Terraform
+# itself (replace_triggered_by): the provider forces that anyway, and this way a plan with a mocked
+# provider shows the replacement, and its create-before-destroy order, too.
+resource "terraform_data" "force_new_settings" {
+  input = local.force_new_settings
 }
 
 resource "aws_kinesis_firehose_delivery_stream" "this" {
@@ -112,6 +120,7 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
   lifecycle {
     # The new stream reads from LATEST while the old one drains its backlog; then the old one goes.
     create_before_destroy = true
+    replace_triggered_by  = [terraform_data.force_new_settings]
 
     # 64 MB: the provider's dynamic-partitioning example and the Firehose console use it; the
     # BufferingHints API reference itself only states 1-128 (see the report: not verified on AWS).
@@ -158,6 +167,9 @@ resource "time_sleep" "replacement_drain" {
   }
 
   lifecycle {
+    # The provider replaces it when triggers change; said here too, for plans with a mocked provider.
+    replace_triggered_by = [aws_kinesis_firehose_delivery_stream.this.name]
+
     precondition {
       condition     = var.replacement_drain_seconds >= var.processor_buffer_interval + var.buffering_interval
       error_message = "replacement_drain_seconds must be at least processor_buffer_interval + buffering_interval, or a replaced delivery stream is deleted with records still buffered."
