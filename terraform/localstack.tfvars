@@ -19,3 +19,7 @@ enable_archive_catalog = false
 # Throwaway stack: let destroy remove the table and the bucket with its objects.
 table_deletion_protection_enabled = false
 archive_force_destroy             = true
+
+# Throwaway stack: the shortest drain the buffering intervals allow (60 + 60 s), so the first apply
+# waits two minutes rather than five.
+delivery_replacement_drain_seconds = 120

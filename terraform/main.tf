@@ -37,6 +37,9 @@ module "table" {
   ttl_attribute_name              = var.table_ttl_attribute_name
   kinesis_stream_arn              = module.change_stream.stream_arn
   streaming_destination_precision = var.table_streaming_destination_precision
+  # Enabled only once the delivery stream is ACTIVE: it starts reading at LATEST.
+  change_stream_reader_arns                           = [module.delivery_stream.delivery_stream_arn]
+  streaming_destination_precision_change_acknowledged = var.table_streaming_destination_precision_change_acknowledged
 }
 
 ################################################################################
@@ -74,6 +77,8 @@ module "transform" {
     ARCHIVE_EVENT_NAMES = join(",", var.transform_archive_event_names)
     ARCHIVE_TABLE_NAMES = join(",", var.transform_archive_table_names)
     LOG_LEVEL           = var.transform_log_level
+    METRICS_NAMESPACE   = var.transform_metrics_namespace
+    METRICS_DIMENSIONS  = join(",", var.transform_metrics_dimensions)
   }
 }
 
@@ -101,6 +106,7 @@ module "delivery_stream" {
   buffering_size               = var.delivery_buffering_size
   buffering_interval           = var.delivery_buffering_interval
   dynamic_partitioning_enabled = var.delivery_dynamic_partitioning_enabled
+  replacement_drain_seconds    = var.delivery_replacement_drain_seconds
   log_group_name               = local.names.delivery_log_group
   log_retention_days           = var.log_retention_days
 }
@@ -117,6 +123,7 @@ module "archive" {
   kms_key_arn                        = var.archive_kms_key_arn
   transition_days                    = var.archive_transition_days
   transition_storage_class           = var.archive_transition_storage_class
+  readable_by_athena                 = var.enable_archive_catalog
   expiration_days                    = var.archive_expiration_days
   noncurrent_version_expiration_days = var.archive_noncurrent_version_expiration_days
 }
@@ -161,4 +168,7 @@ module "monitoring" {
   delivery_stream_name             = module.delivery_stream.delivery_stream_name
   iterator_age_threshold_ms        = var.alarm_iterator_age_threshold_ms
   data_freshness_threshold_seconds = var.alarm_data_freshness_threshold_seconds
+  processing_failed_period_seconds = var.alarm_processing_failed_period_seconds
+  transform_metrics_namespace      = var.transform_metrics_namespace
+  transform_metrics_dimensions     = var.transform_metrics_dimensions
 }

@@ -93,6 +93,13 @@ output "archive_prefix" {
 output "error_prefix" {
   description = "Key prefix of records the delivery stream could not process or deliver."
   value       = var.error_prefix
+
+  # Checked here because it takes both variables (validation rules may not refer to other
+  # variables before Terraform 1.9).
+  precondition {
+    condition     = !startswith(var.archive_prefix, var.error_prefix) && !startswith(var.error_prefix, var.archive_prefix)
+    error_message = "error_prefix and archive_prefix must not overlap (neither may start with the other): readers of the archive would see error objects, or the reverse."
+  }
 }
 
 ################################################################################

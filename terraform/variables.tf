@@ -152,6 +152,12 @@ variable "table_streaming_destination_precision" {
   default     = "MICROSECOND"
 }
 
+variable "table_streaming_destination_precision_change_acknowledged" {
+  description = "Set to the new table_streaming_destination_precision to change it on a deployed stack: that replaces the streaming destination, and changes made meanwhile are not captured (run `pipeline backfill` afterwards). null refuses any change of precision; remove it only in a plan that leaves the precision alone."
+  type        = string
+  default     = null
+}
+
 ################################################################################
 # Change stream (Kinesis data stream)
 ################################################################################
@@ -176,8 +182,18 @@ variable "change_stream_retention_hours" {
   nullable    = false
 }
 
+# A customer managed key: DynamoDB writes change records through its service-linked role
+# AWSServiceRoleForDynamoDBKinesisDataStreamsReplication, whose policy allows kms:GenerateDataKey
+# via Kinesis on any key (aws-managed-policy DynamoDBKinesisReplicationServiceRolePolicy). That IAM
+# grant counts only if the key policy delegates to IAM (a statement allowing the account root
+# kms:*, as the default key policy does); a key policy that names principals one by one silently
+# stops the streaming destination. Whoever applies needs, besides the Kinesis and DynamoDB
+# management actions, kinesis:ListStreams, kinesis:PutRecords and kinesis:DescribeStream to enable
+# the destination (DynamoDB Developer Guide, "Using IAM policies for Amazon Kinesis Data Streams and
+# Amazon DynamoDB"), and iam:CreateServiceLinkedRole for that role the first time
+# (terraform/deployer-policy.json has them all). The delivery stream's role gets kms:Decrypt on the key.
 variable "change_stream_kms_key_id" {
-  description = "KMS key that encrypts the change stream: an alias (default: the AWS managed key alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted (LocalStack only)."
+  description = "KMS key that encrypts the change stream: an alias (default: the AWS managed key alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted (LocalStack only). A customer managed key's policy must delegate to IAM (README.md, \"Customer managed key on the change stream\")."
   type        = string
   default     = "alias/aws/kinesis"
 }
@@ -245,6 +261,20 @@ variable "transform_log_level" {
   }
 }
 
+variable "transform_metrics_namespace" {
+  description = "CloudWatch namespace of the transform's metrics (METRICS_NAMESPACE; Embedded Metric Format in its summary log line), which the processing-failed alarm and the dashboard read."
+  type        = string
+  default     = "DynamoDBChangeArchive"
+  nullable    = false
+}
+
+variable "transform_metrics_dimensions" {
+  description = "Dimensions of the transform's metrics (METRICS_DIMENSIONS), from DeliveryStreamName and FunctionName; empty for none."
+  type        = list(string)
+  default     = ["DeliveryStreamName", "FunctionName"]
+  nullable    = false
+}
+
 variable "log_retention_days" {
   description = "Retention of the transform's and the delivery stream's log groups, in days. Valid values are 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 and 3653."
   type        = number
@@ -286,6 +316,13 @@ variable "delivery_dynamic_partitioning_enabled" {
   description = "Partition the archive by the transform's partition keys (table=<table_name>/date=<event_date>/) instead of by arrival hour. Needs delivery_buffering_size >= 64 and delivery_buffering_interval > 0; changing it replaces the delivery stream."
   type        = bool
   default     = false
+  nullable    = false
+}
+
+variable "delivery_replacement_drain_seconds" {
+  description = "Seconds a replaced delivery stream keeps running beside its successor, to deliver what it has buffered before it is deleted (at least delivery_processor_buffer_interval + delivery_buffering_interval; add the transform's run time). The first apply waits this long too."
+  type        = number
+  default     = 300
   nullable    = false
 }
 
@@ -351,14 +388,14 @@ variable "archive_transition_days" {
 }
 
 variable "archive_transition_storage_class" {
-  description = "Storage class archive objects move to. Valid values are STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER and DEEP_ARCHIVE."
+  description = "Storage class archive objects move to. Valid values are STANDARD_IA (archive_transition_days at least 30), INTELLIGENT_TIERING, GLACIER_IR, GLACIER and DEEP_ARCHIVE (the last two only with enable_archive_catalog off: Athena cannot read them)."
   type        = string
   default     = "STANDARD_IA"
   nullable    = false
 }
 
 variable "archive_expiration_days" {
-  description = "Days after which archive objects expire; null keeps them forever."
+  description = "Days after which archive objects expire (after archive_transition_days); null keeps them forever."
   type        = number
   default     = null
 }
@@ -417,6 +454,13 @@ variable "alarm_iterator_age_threshold_ms" {
   description = "Alarm when the oldest unread change record in the change stream is older than this (milliseconds)."
   type        = number
   default     = 600000
+  nullable    = false
+}
+
+variable "alarm_processing_failed_period_seconds" {
+  description = "Alarm when the transform marks any change record ProcessingFailed within this many seconds (a multiple of 60)."
+  type        = number
+  default     = 300
   nullable    = false
 }
 

@@ -60,6 +60,8 @@ mock_provider "aws" {
   }
 }
 
+mock_provider "time" {}
+
 variables {
   transform_artifact_path = "tests/fixtures/artifact.bin"
 }
@@ -78,7 +80,7 @@ run "pipeline_is_wired_in_data_flow_order" {
   }
 
   assert {
-    condition     = output.table_name == "change-archive-table" && output.change_stream_name == "change-archive-changes" && output.transform_function_name == "change-archive-transform" && output.delivery_stream_name == "change-archive-delivery"
+    condition     = output.table_name == "change-archive-table" && output.change_stream_name == "change-archive-changes" && output.transform_function_name == "change-archive-transform" && can(regex("^change-archive-delivery-[0-9a-f]{8}$", output.delivery_stream_name))
     error_message = "Names must come from locals.names."
   }
 
@@ -110,6 +112,62 @@ run "pipeline_is_wired_in_data_flow_order" {
   assert {
     condition     = output.catalog_database_name == "change_archive" && output.catalog_table_name == "changes"
     error_message = "Glue names must come from locals.names, with underscores for the prefix's hyphens."
+  }
+}
+
+# Replacement shape: tests/unit/terraform/test_deploy_windows.py reads these two plans' actions
+# (terraform test -json -verbose): create-then-delete for the delivery stream, nothing for the table.
+run "delivery_stream_replacement_overlaps" {
+  command = plan
+
+  variables {
+    delivery_dynamic_partitioning_enabled = true
+  }
+
+  assert {
+    condition     = output.delivery_stream_name != run.pipeline_is_wired_in_data_flow_order.delivery_stream_name && startswith(output.delivery_stream_name, "change-archive-delivery-")
+    error_message = "A force-new change must name a new delivery stream, so that both can run at once."
+  }
+}
+
+run "delivery_setting_changed_in_place" {
+  command = plan
+
+  variables {
+    delivery_buffering_interval = 120
+  }
+
+  assert {
+    condition     = output.delivery_stream_name == run.pipeline_is_wired_in_data_flow_order.delivery_stream_name
+    error_message = "An in-place change must keep the delivery stream."
+  }
+}
+
+run "streaming_destination_waits_for_the_delivery_stream" {
+  command = apply
+
+  assert {
+    condition     = tolist(module.table.change_stream_reader_arns) == tolist([output.delivery_stream_arn])
+    error_message = "The table's streaming destination must be enabled only after the delivery stream (its reader) exists."
+  }
+}
+
+run "transform_metrics_settings_reach_function_and_alarm" {
+  command = apply
+
+  variables {
+    transform_metrics_namespace  = "Team/Archive"
+    transform_metrics_dimensions = ["FunctionName"]
+  }
+
+  assert {
+    condition     = module.transform.environment_variables.METRICS_NAMESPACE == "Team/Archive" && module.transform.environment_variables.METRICS_DIMENSIONS == "FunctionName"
+    error_message = "The transform must publish in the configured namespace, with the configured dimensions."
+  }
+
+  assert {
+    condition     = contains(keys(module.monitoring.alarm_arns), "change-archive-transform-processing-failed")
+    error_message = "The processing-failed alarm must exist."
   }
 }
 
@@ -295,4 +353,49 @@ run "invalid_error_prefix" {
   }
 
   expect_failures = [var.error_prefix]
+}
+
+run "error_prefix_inside_archive_prefix" {
+  command = plan
+
+  variables {
+    error_prefix = "changes/errors/"
+  }
+
+  expect_failures = [output.error_prefix]
+}
+
+run "archive_prefix_inside_error_prefix" {
+  command = plan
+
+  variables {
+    archive_prefix = "errors/changes/"
+  }
+
+  expect_failures = [output.error_prefix]
+}
+
+run "same_prefixes" {
+  command = plan
+
+  variables {
+    archive_prefix = "data/"
+    error_prefix   = "data/"
+  }
+
+  expect_failures = [output.error_prefix]
+}
+
+run "sibling_prefixes" {
+  command = plan
+
+  variables {
+    archive_prefix = "data/changes/"
+    error_prefix   = "data/changes-errors/"
+  }
+
+  assert {
+    condition     = output.error_prefix == "data/changes-errors/"
+    error_message = "Prefixes that share a parent but neither starts with the other must be accepted."
+  }
 }

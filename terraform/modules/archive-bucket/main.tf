@@ -82,6 +82,28 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  lifecycle {
+    # "You must store objects for at least 30 days before you can transition them to S3
+    # Standard-IA or S3 One Zone-IA" (AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html).
+    precondition {
+      condition     = var.transition_days == null || !contains(["STANDARD_IA", "ONEZONE_IA"], var.transition_storage_class) || try(var.transition_days >= 30, false)
+      error_message = "S3 rejects a transition to STANDARD_IA or ONEZONE_IA before 30 days: set transition_days to 30 or more."
+    }
+
+    # S3 rejects a rule whose expiration is not after its transition.
+    precondition {
+      condition     = var.transition_days == null || var.expiration_days == null || try(var.expiration_days > var.transition_days, false)
+      error_message = "expiration_days must be greater than transition_days (S3 rejects an expiration that is not after the transition)."
+    }
+
+    # Athena skips objects in S3 Glacier Flexible Retrieval and Deep Archive
+    # (athena/latest/ug/other-notable-limitations.html): their partitions would read as empty.
+    precondition {
+      condition     = !var.readable_by_athena || var.transition_days == null || !contains(["GLACIER", "DEEP_ARCHIVE"], var.transition_storage_class)
+      error_message = "With readable_by_athena (the archive catalog on), transition_storage_class must not be GLACIER or DEEP_ARCHIVE: Athena cannot read objects there. Use GLACIER_IR, or turn the catalog off."
+    }
+  }
+
   # Lifecycle rules apply to versions: versioning first.
   depends_on = [aws_s3_bucket_versioning.this]
 }

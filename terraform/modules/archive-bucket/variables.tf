@@ -30,7 +30,7 @@ variable "transition_days" {
 }
 
 variable "transition_storage_class" {
-  description = "Storage class objects move to. Valid values are STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER and DEEP_ARCHIVE."
+  description = "Storage class objects move to. Valid values are STANDARD_IA (after 30 days at least), INTELLIGENT_TIERING, GLACIER_IR, GLACIER and DEEP_ARCHIVE (not with readable_by_athena)."
   type        = string
   nullable    = false
 
@@ -38,6 +38,12 @@ variable "transition_storage_class" {
     condition     = contains(["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"], var.transition_storage_class)
     error_message = "transition_storage_class must be STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE."
   }
+}
+
+variable "readable_by_athena" {
+  description = "The archive is queried with Athena (the archive catalog is on): refuse transitions to GLACIER and DEEP_ARCHIVE, whose objects Athena cannot read."
+  type        = bool
+  nullable    = false
 }
 
 variable "expiration_days" {

@@ -49,8 +49,52 @@ resource "aws_dynamodb_table" "this" {
   }
 }
 
+################################################################################
+# Kinesis streaming destination
+################################################################################
+
+# What reads the change stream. A delivery stream with a Kinesis source starts at the stream's
+# LATEST position (firehose/latest/dev/writing-with-kinesis-streams.html): change records written
+# before it exists are never read. The destination waits for it (the provider returns from
+# creating a delivery stream only once it is ACTIVE).
+resource "terraform_data" "change_stream_readers" {
+  input = var.change_stream_reader_arns
+}
+
+# The precision the streaming destination runs with. ignore_changes keeps the recorded value in
+# every plan (a plan cannot see prior state otherwise), so the destination's precondition can tell
+# a change from the first create; a new acknowledgement (which must name the configured precision)
+# records it again. Not caught: removing the acknowledgement in the same plan as a change.
+resource "terraform_data" "streaming_destination_precision" {
+  input            = var.streaming_destination_precision
+  triggers_replace = [var.streaming_destination_precision_change_acknowledged]
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
 resource "aws_dynamodb_kinesis_streaming_destination" "this" {
   table_name                               = aws_dynamodb_table.this.name
   stream_arn                               = var.kinesis_stream_arn
   approximate_creation_date_time_precision = var.streaming_destination_precision
+
+  lifecycle {
+    # A new precision replaces the destination (ForceNew in the provider): DynamoDB disables it and
+    # enables it again, and changes made in between are not captured.
+    precondition {
+      condition     = var.streaming_destination_precision_change_acknowledged == null || var.streaming_destination_precision_change_acknowledged == var.streaming_destination_precision
+      error_message = "streaming_destination_precision_change_acknowledged must be null or name the configured streaming_destination_precision."
+    }
+
+    precondition {
+      condition = (
+        var.streaming_destination_precision == terraform_data.streaming_destination_precision.input ||
+        var.streaming_destination_precision_change_acknowledged == var.streaming_destination_precision
+      )
+      error_message = "Changing streaming_destination_precision replaces the streaming destination: changes made while it is re-enabled are not captured. Set streaming_destination_precision_change_acknowledged to the new precision to go ahead, then run `pipeline backfill`."
+    }
+  }
+
+  depends_on = [terraform_data.change_stream_readers]
 }

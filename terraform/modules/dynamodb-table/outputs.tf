@@ -22,3 +22,8 @@ output "streaming_destination_stream_arn" {
   description = "ARN of the Kinesis data stream the table streams its changes to."
   value       = aws_dynamodb_kinesis_streaming_destination.this.stream_arn
 }
+
+output "change_stream_reader_arns" {
+  description = "ARNs of the change stream's readers the streaming destination waited for."
+  value       = terraform_data.change_stream_readers.output
+}

@@ -117,6 +117,28 @@ variable "streaming_destination_precision" {
   }
 }
 
+variable "streaming_destination_precision_change_acknowledged" {
+  description = "Set to the new streaming_destination_precision to change it on a deployed table: that replaces the streaming destination, and changes made in between are not captured (run `pipeline backfill` afterwards). null refuses any change of precision; remove it only in a plan that leaves the precision alone."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.streaming_destination_precision_change_acknowledged == null || contains(["MILLISECOND", "MICROSECOND"], coalesce(var.streaming_destination_precision_change_acknowledged, "-"))
+    error_message = "streaming_destination_precision_change_acknowledged must be MILLISECOND, MICROSECOND or null."
+  }
+}
+
+variable "change_stream_reader_arns" {
+  description = "ARNs of what reads the change stream (the delivery stream). The streaming destination is enabled only after they exist: a Kinesis-sourced delivery stream starts at the stream's LATEST position, so changes written before it exists would never be read."
+  type        = list(string)
+  nullable    = false
+
+  validation {
+    condition     = length(var.change_stream_reader_arns) > 0
+    error_message = "change_stream_reader_arns must name at least one reader of the change stream (the delivery stream)."
+  }
+}
+
 variable "tags" {
   description = "Tags of the table."
   type        = map(string)

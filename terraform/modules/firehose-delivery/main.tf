@@ -23,6 +23,22 @@ resource "aws_cloudwatch_log_stream" "destination" {
 ################################################################################
 
 locals {
+  # A delivery stream with a Kinesis source starts reading at the stream's LATEST position
+  # (firehose/latest/dev/writing-with-kinesis-streams.html), so a stream destroyed before its
+  # replacement exists loses every change written in between. Its name carries a hash of every
+  # argument whose change forces a new stream (ForceNew in the provider's schema: name,
+  # destination, kinesis_source_configuration.kinesis_stream_arn and .role_arn,
+  # dynamic_partitioning_configuration.enabled), so a replacement gets a name of its own and
+  # create_before_destroy runs both streams at once: the worst case is duplicates (same event_id).
+  destination = "extended_s3"
+  force_new_settings = {
+    destination                  = local.destination
+    kinesis_stream_arn           = var.kinesis_stream_arn
+    role_arn                     = aws_iam_role.this.arn
+    dynamic_partitioning_enabled = var.dynamic_partitioning_enabled
+  }
+  replacement_key = substr(sha256(jsonencode(local.force_new_settings)), 0, 8)
+
   # Parameters left at Firehose's defaults (1 MB, 60 s, 3 retries) are not stored in state, so
   # setting them would diff forever (registry: aws_kinesis_firehose_delivery_stream, `parameters` NOTE).
   processor_defaults = { BufferSizeInMBs = "1", BufferIntervalInSeconds = "60", NumberOfRetries = "3" }
@@ -38,11 +54,18 @@ locals {
   )
 }
 
+# The same settings, as a resource whose change replaces the delivery stream through Terraform
+# itself (replace_triggered_by): the provider forces that anyway, and this way a plan with a mocked
+# provider shows the replacement, and its create-before-destroy order, too.
+resource "terraform_data" "force_new_settings" {
+  input = local.force_new_settings
+}
+
 resource "aws_kinesis_firehose_delivery_stream" "this" {
   # checkov:skip=CKV_AWS_240:Firehose rejects server-side encryption on a delivery stream whose source is a Kinesis data stream; the source stream's KMS encryption applies.
   # checkov:skip=CKV_AWS_241:Same as CKV_AWS_240: no SSE (so no customer key) with a Kinesis data stream source.
-  name        = var.name
-  destination = "extended_s3"
+  name        = "${var.name}-${local.replacement_key}"
+  destination = local.destination
 
   kinesis_source_configuration {
     kinesis_stream_arn = var.kinesis_stream_arn
@@ -95,6 +118,10 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
   tags = var.tags
 
   lifecycle {
+    # The new stream reads from LATEST while the old one drains its backlog; then the old one goes.
+    create_before_destroy = true
+    replace_triggered_by  = [terraform_data.force_new_settings]
+
     # 64 MB: the provider's dynamic-partitioning example and the Firehose console use it; the
     # BufferingHints API reference itself only states 1-128 (see the report: not verified on AWS).
     precondition {
@@ -121,4 +148,31 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
     aws_iam_role_policy.destination,
     aws_iam_role_policy.logs,
   ]
+}
+
+################################################################################
+# Replacement overlap
+################################################################################
+
+# Terraform destroys a create_before_destroy object's old instance only after everything that
+# depends on the new one is in place, so this wait keeps the old stream running long enough to
+# deliver what it has already read and buffered: Firehose does not guarantee delivery once a
+# stream is DELETING (DeleteDeliveryStream API reference). A new name (a replacement) starts a
+# new wait; the first apply waits too (nothing else waits for it).
+resource "time_sleep" "replacement_drain" {
+  create_duration = "${var.replacement_drain_seconds}s"
+
+  triggers = {
+    delivery_stream_name = aws_kinesis_firehose_delivery_stream.this.name
+  }
+
+  lifecycle {
+    # The provider replaces it when triggers change; said here too, for plans with a mocked provider.
+    replace_triggered_by = [aws_kinesis_firehose_delivery_stream.this.name]
+
+    precondition {
+      condition     = var.replacement_drain_seconds >= var.processor_buffer_interval + var.buffering_interval
+      error_message = "replacement_drain_seconds must be at least processor_buffer_interval + buffering_interval, or a replaced delivery stream is deleted with records still buffered."
+    }
+  }
 }

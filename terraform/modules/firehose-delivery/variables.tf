@@ -3,8 +3,13 @@
 ################################################################################
 
 variable "name" {
-  description = "Name of the delivery stream."
+  description = "Base name of the delivery stream, which is named <name>-<8 hex digits of a hash of its force-new settings>, so that a replacement can run beside the stream it replaces (at most 55 characters: Firehose allows 64)."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{1,55}$", var.name))
+    error_message = "name must be 1-55 characters of letters, digits, _ . and - (the 9-character suffix takes it to Firehose's 64 at most)."
+  }
 }
 
 variable "kinesis_stream_arn" {
@@ -144,6 +149,17 @@ variable "dynamic_partitioning_enabled" {
 ################################################################################
 # IAM and logs
 ################################################################################
+
+variable "replacement_drain_seconds" {
+  description = "Seconds a replaced delivery stream keeps running after its successor is ACTIVE, to deliver what it has buffered (at least processor_buffer_interval + buffering_interval; add the transform's run time). The first apply waits this long too."
+  type        = number
+  nullable    = false
+
+  validation {
+    condition     = var.replacement_drain_seconds >= 0 && floor(var.replacement_drain_seconds) == var.replacement_drain_seconds
+    error_message = "replacement_drain_seconds must be a whole number, 0 or more."
+  }
+}
 
 variable "role_name" {
   description = "Name of the role the delivery stream assumes."

@@ -37,7 +37,7 @@ variable "retention_period" {
 }
 
 variable "kms_key_id" {
-  description = "KMS key that encrypts the stream: alias (e.g. the AWS managed alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted."
+  description = "KMS key that encrypts the stream: alias (e.g. the AWS managed alias/aws/kinesis), key ID or ARN. null leaves the stream unencrypted. A customer managed key's policy must delegate to IAM: DynamoDB writes through its service-linked role, whose only KMS grant is an IAM policy."
   type        = string
 }
 

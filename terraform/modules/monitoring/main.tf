@@ -85,6 +85,34 @@ locals {
   }
 }
 
+# The transform's own metrics (Embedded Metric Format in its summary log line), with exactly the
+# dimensions it emits: an alarm on another dimension set would watch a metric that never arrives.
+locals {
+  transform_dimension_values = { DeliveryStreamName = var.delivery_stream_name, FunctionName = var.function_name }
+  transform_dimensions       = { for name in var.transform_metrics_dimensions : name => local.transform_dimension_values[name] }
+}
+
+# Firehose's ExecuteProcessing.Success counts whole invocations: a batch whose records the transform
+# marked ProcessingFailed still succeeds. This counts the records, which go to the error prefix.
+resource "aws_cloudwatch_metric_alarm" "transform_processing_failed" {
+  count = var.enable_alarms ? 1 : 0
+
+  alarm_name          = "${var.name_prefix}-transform-processing-failed"
+  alarm_description   = "The transform marked change records ProcessingFailed: they are under the error prefix (pipeline failures, pipeline redrive)."
+  namespace           = var.transform_metrics_namespace
+  metric_name         = "ProcessingFailed"
+  dimensions          = local.transform_dimensions
+  statistic           = "Sum"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  period              = var.processing_failed_period_seconds
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "this" {
   for_each = var.enable_alarms ? local.metric_alarms : {}
 
@@ -144,7 +172,10 @@ locals {
     { title = "Table: throttled change records", metrics = [[{ expression = "SELECT SUM(ThrottledPutRecordCount) FROM SCHEMA(\"AWS/DynamoDB\", DelegatedOperation, TableName) WHERE TableName = '${var.table_name}'", id = "throttled", label = "ThrottledPutRecordCount" }]] },
     { title = "Transform: invocations, errors, throttles", metrics = [for metric in ["Invocations", "Errors", "Throttles"] : ["AWS/Lambda", metric, "FunctionName", var.function_name, { stat = "Sum" }]] },
     { title = "Transform: duration (ms)", metrics = [["AWS/Lambda", "Duration", "FunctionName", var.function_name, { stat = "Maximum" }]] },
-    { title = "Delivery: records in and processed", metrics = [for metric in ["DataReadFromKinesisStream.Records", "ExecuteProcessing.Records", "DeliveryToS3.Records"] : ["AWS/Firehose", metric, "DeliveryStreamName", var.delivery_stream_name, { stat = "Sum" }]] },
+    { title = "Transform: records by result", metrics = [for metric in ["Records", "Ok", "Dropped", "ProcessingFailed", "TurnedForResponseLimit"] : concat([var.transform_metrics_namespace, metric], flatten([for name, value in local.transform_dimensions : [name, value]]), [{ stat = "Sum" }])] },
+    { title = "Transform: bytes in and out", metrics = [for metric in ["BytesIn", "BytesOut"] : concat([var.transform_metrics_namespace, metric], flatten([for name, value in local.transform_dimensions : [name, value]]), [{ stat = "Sum" }])] },
+    # SucceedProcessing.Records: records the transform returned Ok or Dropped (firehose/latest/dev/monitoring-with-cloudwatch-metrics.html).
+    { title = "Delivery: records in and processed", metrics = [for metric in ["DataReadFromKinesisStream.Records", "SucceedProcessing.Records", "DeliveryToS3.Records"] : ["AWS/Firehose", metric, "DeliveryStreamName", var.delivery_stream_name, { stat = "Sum" }]] },
     { title = "Delivery: success ratios", metrics = [for metric in ["ExecuteProcessing.Success", "DeliveryToS3.Success"] : ["AWS/Firehose", metric, "DeliveryStreamName", var.delivery_stream_name, { stat = "Minimum" }]] },
     { title = "Delivery: data freshness (s)", metrics = [["AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName", var.delivery_stream_name, { stat = "Maximum" }]] },
   ]

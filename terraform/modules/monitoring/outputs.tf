@@ -5,7 +5,7 @@ output "alarm_topic_arn" {
 
 output "alarm_arns" {
   description = "ARNs of the alarms, by name."
-  value       = merge({ for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name => alarm.arn }, { for alarm in aws_cloudwatch_metric_alarm.table_streaming_throttles : alarm.alarm_name => alarm.arn })
+  value       = merge({ for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name => alarm.arn }, { for alarm in aws_cloudwatch_metric_alarm.table_streaming_throttles : alarm.alarm_name => alarm.arn }, { for alarm in aws_cloudwatch_metric_alarm.transform_processing_failed : alarm.alarm_name => alarm.arn })
 }
 
 output "dashboard_name" {

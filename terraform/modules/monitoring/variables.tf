@@ -97,6 +97,44 @@ variable "data_freshness_threshold_seconds" {
   }
 }
 
+variable "processing_failed_period_seconds" {
+  description = "Period of the alarm on the transform's ProcessingFailed records, in seconds (a multiple of 60): it fires when any record failed within one period."
+  type        = number
+  nullable    = false
+
+  validation {
+    condition     = var.processing_failed_period_seconds >= 60 && var.processing_failed_period_seconds % 60 == 0
+    error_message = "processing_failed_period_seconds must be a multiple of 60 (standard-resolution metrics)."
+  }
+}
+
+################################################################################
+# The transform's metrics (Embedded Metric Format)
+################################################################################
+
+variable "transform_metrics_namespace" {
+  description = "CloudWatch namespace the transform publishes its metrics in (its METRICS_NAMESPACE)."
+  type        = string
+  nullable    = false
+
+  # PutMetricData's Namespace: 1-255 characters of [0-9A-Za-z.-_/#:], not starting with AWS/.
+  validation {
+    condition     = can(regex("^[0-9A-Za-z.\\-_/#:]{1,255}$", var.transform_metrics_namespace)) && !startswith(var.transform_metrics_namespace, "AWS/")
+    error_message = "transform_metrics_namespace must be 1-255 characters of letters, digits and . - _ / # :, not starting with AWS/."
+  }
+}
+
+variable "transform_metrics_dimensions" {
+  description = "Dimensions the transform puts on its metrics (its METRICS_DIMENSIONS), from DeliveryStreamName and FunctionName; empty for none."
+  type        = list(string)
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name in var.transform_metrics_dimensions : contains(["DeliveryStreamName", "FunctionName"], name)]) && length(distinct(var.transform_metrics_dimensions)) == length(var.transform_metrics_dimensions)
+    error_message = "transform_metrics_dimensions must list DeliveryStreamName and/or FunctionName, each at most once."
+  }
+}
+
 variable "tags" {
   description = "Tags of the alarms and the topic."
   type        = map(string)

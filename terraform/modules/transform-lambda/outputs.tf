@@ -17,3 +17,8 @@ output "log_group_name" {
   description = "Name of the function's log group."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "environment_variables" {
+  description = "Environment of the function (its configuration)."
+  value       = aws_lambda_function.this.environment[0].variables
+}

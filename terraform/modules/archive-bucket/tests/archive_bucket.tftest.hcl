@@ -18,6 +18,7 @@ variables {
   transition_days                    = 90
   transition_storage_class           = "STANDARD_IA"
   noncurrent_version_expiration_days = 30
+  readable_by_athena                 = true
 }
 
 run "secure_whatever_the_settings" {
@@ -151,4 +152,85 @@ run "invalid_noncurrent_expiration" {
   }
 
   expect_failures = [var.noncurrent_version_expiration_days]
+}
+
+run "standard_ia_before_30_days_is_refused" {
+  command = plan
+
+  variables {
+    transition_days = 29
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.this]
+}
+
+run "standard_ia_at_30_days" {
+  command = plan
+
+  variables {
+    transition_days = 30
+  }
+
+  assert {
+    condition     = one(aws_s3_bucket_lifecycle_configuration.this.rule[0].transition).days == 30
+    error_message = "A transition to STANDARD_IA after 30 days must be accepted."
+  }
+}
+
+run "other_classes_from_day_0" {
+  command = plan
+
+  variables {
+    transition_days          = 0
+    transition_storage_class = "GLACIER_IR"
+  }
+
+  assert {
+    condition     = one(aws_s3_bucket_lifecycle_configuration.this.rule[0].transition).storage_class == "GLACIER_IR"
+    error_message = "A transition to GLACIER_IR has no minimum age."
+  }
+}
+
+run "expiration_not_after_transition_is_refused" {
+  command = plan
+
+  variables {
+    expiration_days = 90
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.this]
+}
+
+run "glacier_with_athena_is_refused" {
+  command = plan
+
+  variables {
+    transition_storage_class = "GLACIER"
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.this]
+}
+
+run "deep_archive_with_athena_is_refused" {
+  command = plan
+
+  variables {
+    transition_storage_class = "DEEP_ARCHIVE"
+  }
+
+  expect_failures = [aws_s3_bucket_lifecycle_configuration.this]
+}
+
+run "glacier_without_athena" {
+  command = plan
+
+  variables {
+    transition_storage_class = "DEEP_ARCHIVE"
+    readable_by_athena       = false
+  }
+
+  assert {
+    condition     = one(aws_s3_bucket_lifecycle_configuration.this.rule[0].transition).storage_class == "DEEP_ARCHIVE"
+    error_message = "Without Athena, archive classes must be accepted."
+  }
 }

@@ -11,6 +11,7 @@ variables {
   deletion_protection_enabled     = true
   server_side_encryption_enabled  = true
   streaming_destination_precision = "MICROSECOND"
+  change_stream_reader_arns       = ["arn:aws:firehose:us-east-1:123456789012:deliverystream/test-delivery-0123abcd"]
 }
 
 run "production_settings_reach_the_table" {
@@ -204,4 +205,115 @@ run "invalid_precision" {
   }
 
   expect_failures = [var.streaming_destination_precision]
+}
+
+run "destination_waits_for_the_readers" {
+  command = plan
+
+  assert {
+    condition     = terraform_data.change_stream_readers.input == var.change_stream_reader_arns
+    error_message = "The streaming destination must depend on the change stream's readers."
+  }
+}
+
+run "no_reader_is_refused" {
+  command = plan
+
+  variables {
+    change_stream_reader_arns = []
+  }
+
+  expect_failures = [var.change_stream_reader_arns]
+}
+
+# Precision: the first create records it; a later change needs the acknowledgement.
+run "deployed_with_microseconds" {
+  command = apply
+
+  assert {
+    condition     = aws_dynamodb_kinesis_streaming_destination.this.approximate_creation_date_time_precision == "MICROSECOND" && terraform_data.streaming_destination_precision.input == "MICROSECOND"
+    error_message = "The first create must record the precision."
+  }
+}
+
+run "unchanged_precision_needs_no_acknowledgement" {
+  command = plan
+
+  variables {
+    point_in_time_recovery_enabled = false
+  }
+
+  assert {
+    condition     = aws_dynamodb_kinesis_streaming_destination.this.approximate_creation_date_time_precision == "MICROSECOND"
+    error_message = "Other changes must leave the destination alone."
+  }
+}
+
+run "precision_change_is_refused" {
+  command = plan
+
+  variables {
+    streaming_destination_precision = "MILLISECOND"
+  }
+
+  expect_failures = [aws_dynamodb_kinesis_streaming_destination.this]
+}
+
+run "precision_change_acknowledged_for_another_precision_is_refused" {
+  command = plan
+
+  variables {
+    streaming_destination_precision                     = "MILLISECOND"
+    streaming_destination_precision_change_acknowledged = "MICROSECOND"
+  }
+
+  expect_failures = [aws_dynamodb_kinesis_streaming_destination.this]
+}
+
+run "precision_change_acknowledged" {
+  command = apply
+
+  variables {
+    streaming_destination_precision                     = "MILLISECOND"
+    streaming_destination_precision_change_acknowledged = "MILLISECOND"
+  }
+
+  assert {
+    condition     = aws_dynamodb_kinesis_streaming_destination.this.approximate_creation_date_time_precision == "MILLISECOND" && terraform_data.streaming_destination_precision.input == "MILLISECOND"
+    error_message = "An acknowledged change must go ahead and be recorded."
+  }
+}
+
+run "switching_back_needs_a_new_acknowledgement" {
+  command = plan
+
+  variables {
+    streaming_destination_precision                     = "MICROSECOND"
+    streaming_destination_precision_change_acknowledged = "MILLISECOND"
+  }
+
+  expect_failures = [aws_dynamodb_kinesis_streaming_destination.this]
+}
+
+run "acknowledgement_removed_once_applied" {
+  command = plan
+
+  variables {
+    streaming_destination_precision = "MILLISECOND"
+  }
+
+  assert {
+    condition     = terraform_data.streaming_destination_precision.input == "MILLISECOND"
+    error_message = "Removing the acknowledgement without a change must keep the recorded precision."
+  }
+}
+
+run "invalid_precision_acknowledgement" {
+  command = plan
+
+  variables {
+    streaming_destination_precision_change_acknowledged = "SECOND"
+  }
+
+  expect_failures = [var.streaming_destination_precision_change_acknowledged]
 }

@@ -30,6 +30,8 @@ mock_provider "aws" {
   }
 }
 
+mock_provider "time" {}
+
 variables {
   name                       = "test-delivery"
   role_name                  = "test-delivery-us-east-1"
@@ -50,6 +52,7 @@ variables {
   buffering_size               = 64
   buffering_interval           = 60
   dynamic_partitioning_enabled = false
+  replacement_drain_seconds    = 300
 }
 
 run "source_is_the_stream" {
@@ -69,6 +72,96 @@ run "source_is_the_stream" {
     condition     = length(aws_kinesis_firehose_delivery_stream.this.server_side_encryption) == 0 || !try(aws_kinesis_firehose_delivery_stream.this.server_side_encryption[0].enabled, false)
     error_message = "A Kinesis-sourced delivery stream must not set its own SSE."
   }
+}
+
+run "name_carries_the_force_new_settings" {
+  command = apply
+
+  assert {
+    condition     = can(regex("^test-delivery-[0-9a-f]{8}$", output.delivery_stream_name))
+    error_message = "The delivery stream must be named <name>-<8 hex digits>."
+  }
+
+  assert {
+    condition     = time_sleep.replacement_drain.create_duration == "300s" && time_sleep.replacement_drain.triggers.delivery_stream_name == output.delivery_stream_name
+    error_message = "Each new delivery stream name must start a new drain wait of replacement_drain_seconds."
+  }
+}
+
+# Replacement shape: a force-new change gives the new stream a name of its own (so
+# create_before_destroy can run both); any other change keeps the stream and its name.
+run "source_switch_names_a_new_stream" {
+  command = plan
+
+  variables {
+    kinesis_stream_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/other-changes"
+  }
+
+  assert {
+    condition     = output.delivery_stream_name != run.name_carries_the_force_new_settings.delivery_stream_name && startswith(output.delivery_stream_name, "test-delivery-")
+    error_message = "A new source stream (force-new) must name a new delivery stream."
+  }
+}
+
+run "dynamic_partitioning_switch_names_a_new_stream" {
+  command = plan
+
+  variables {
+    dynamic_partitioning_enabled = true
+    prefix                       = "changes/table=!{partitionKeyFromLambda:table_name}/date=!{partitionKeyFromLambda:event_date}/"
+  }
+
+  assert {
+    condition     = output.delivery_stream_name != run.name_carries_the_force_new_settings.delivery_stream_name
+    error_message = "Switching dynamic partitioning (force-new) must name a new delivery stream."
+  }
+}
+
+run "in_place_changes_keep_the_name" {
+  command = plan
+
+  variables {
+    buffering_interval        = 120
+    processor_buffer_interval = 30
+    prefix                    = "archive/year=!{timestamp:yyyy}/"
+    compression_format        = "UNCOMPRESSED"
+    file_extension            = ".jsonl"
+  }
+
+  assert {
+    condition     = output.delivery_stream_name == run.name_carries_the_force_new_settings.delivery_stream_name
+    error_message = "Settings Firehose updates in place must keep the delivery stream's name."
+  }
+}
+
+run "drain_shorter_than_the_buffers" {
+  command = plan
+
+  variables {
+    replacement_drain_seconds = 119
+  }
+
+  expect_failures = [time_sleep.replacement_drain]
+}
+
+run "invalid_replacement_drain_seconds" {
+  command = plan
+
+  variables {
+    replacement_drain_seconds = -1
+  }
+
+  expect_failures = [var.replacement_drain_seconds]
+}
+
+run "name_too_long_for_the_suffix" {
+  command = plan
+
+  variables {
+    name = "a-delivery-stream-name-that-is-far-too-long-for-its-suffix-x"
+  }
+
+  expect_failures = [var.name]
 }
 
 run "processor_is_the_function" {
