@@ -20,6 +20,6 @@ enable_archive_catalog = false
 table_deletion_protection_enabled = false
 archive_force_destroy             = true
 
-# Throwaway stack: the shortest drain the buffering intervals allow (60 + 60 s), so the first apply
+# Throwaway stack: the shortest drain the buffering intervals allow (60 + 60 s), so destroying it
 # waits two minutes rather than five.
 delivery_replacement_drain_seconds = 120

@@ -320,7 +320,7 @@ variable "delivery_dynamic_partitioning_enabled" {
 }
 
 variable "delivery_replacement_drain_seconds" {
-  description = "Seconds a replaced delivery stream keeps running beside its successor, to deliver what it has buffered before it is deleted (at least delivery_processor_buffer_interval + delivery_buffering_interval; add the transform's run time). The first apply waits this long too."
+  description = "Seconds a replaced delivery stream keeps running beside its successor, to deliver what it has buffered before it is deleted (at least delivery_processor_buffer_interval + delivery_buffering_interval; add the transform's run time). `terraform destroy` waits this long too before deleting the stream; creation does not wait."
   type        = number
   default     = 300
   nullable    = false

@@ -154,13 +154,13 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
 # Replacement overlap
 ################################################################################
 
-# Terraform destroys a create_before_destroy object's old instance only after everything that
-# depends on the new one is in place, so this wait keeps the old stream running long enough to
-# deliver what it has already read and buffered: Firehose does not guarantee delivery once a
-# stream is DELETING (DeleteDeliveryStream API reference). A new name (a replacement) starts a
-# new wait; the first apply waits too (nothing else waits for it).
+# Firehose does not guarantee delivery once a stream is DELETING (DeleteDeliveryStream API
+# reference). This wait depends on the stream, so Terraform destroys it (waiting destroy_duration)
+# before the stream it names: a replaced stream keeps delivering what it has read and buffered,
+# beside its successor, for replacement_drain_seconds. Creation does not wait; `terraform destroy`
+# drains the same way.
 resource "time_sleep" "replacement_drain" {
-  create_duration = "${var.replacement_drain_seconds}s"
+  destroy_duration = "${var.replacement_drain_seconds}s"
 
   triggers = {
     delivery_stream_name = aws_kinesis_firehose_delivery_stream.this.name
@@ -169,6 +169,8 @@ resource "time_sleep" "replacement_drain" {
   lifecycle {
     # The provider replaces it when triggers change; said here too, for plans with a mocked provider.
     replace_triggered_by = [aws_kinesis_firehose_delivery_stream.this.name]
+    # The successor's wait exists before the old wait (and then the old stream) goes.
+    create_before_destroy = true
 
     precondition {
       condition     = var.replacement_drain_seconds >= var.processor_buffer_interval + var.buffering_interval

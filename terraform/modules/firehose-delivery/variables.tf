@@ -151,7 +151,7 @@ variable "dynamic_partitioning_enabled" {
 ################################################################################
 
 variable "replacement_drain_seconds" {
-  description = "Seconds a replaced delivery stream keeps running after its successor is ACTIVE, to deliver what it has buffered (at least processor_buffer_interval + buffering_interval; add the transform's run time). The first apply waits this long too."
+  description = "Seconds a replaced delivery stream keeps running after its successor is ACTIVE, to deliver what it has buffered (at least processor_buffer_interval + buffering_interval; add the transform's run time). `terraform destroy` waits this long too before deleting the stream; creation does not wait."
   type        = number
   nullable    = false
 

@@ -83,7 +83,7 @@ run "name_carries_the_force_new_settings" {
   }
 
   assert {
-    condition     = time_sleep.replacement_drain.create_duration == "300s" && time_sleep.replacement_drain.triggers.delivery_stream_name == output.delivery_stream_name
+    condition     = time_sleep.replacement_drain.destroy_duration == "300s" && time_sleep.replacement_drain.create_duration == null && time_sleep.replacement_drain.triggers.delivery_stream_name == output.delivery_stream_name
     error_message = "Each new delivery stream name must start a new drain wait of replacement_drain_seconds."
   }
 }
