@@ -7,6 +7,7 @@ Resource names come from the root module's ``terraform output -json`` (``--outpu
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,10 +30,10 @@ from change_archive.backfill import (
     BackfillError,
     Options,
     Progress,
-    RetryPolicy,
     Target,
     open_checkpoint,
 )
+from change_archive.change_stream import RetryPolicy
 from change_archive.seed import SeedError, seed
 from change_archive.stack import Stack, StackError
 from change_archive.tail import TailOptions, parse_since, tail
@@ -159,6 +160,31 @@ poll_interval_option = click.option(
 )
 
 
+# backfill and redrive both send through the one change-stream sender.
+def _finite_rate(_: click.Context, __: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number of records per second")
+    return value
+
+
+max_records_per_second_option = click.option(
+    "--max-records-per-second",
+    type=click.FloatRange(min=0, min_open=True),
+    callback=_finite_rate,
+    metavar="R",
+    help="Cap on records sent per second (token bucket, one-second burst; resent records"
+    " count too).  [default: no cap]",
+)
+max_attempts_option = click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=RetryPolicy().max_attempts,
+    show_default=True,
+    help="Puts per record while successful PutRecords calls report it failed (resent alone,"
+    " with backoff). A call that fails as a whole is retried by botocore (5 calls), not here.",
+)
+
+
 @click.group(cls=PipelineGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(None, "-V", "--version", package_name=PACKAGE, prog_name="pipeline")
 @click.option(
@@ -236,11 +262,7 @@ def verify_command(settings: Settings, timeout: float, poll_interval: float) -> 
     show_default=True,
     help="Parallel Scan segments (TotalSegments); up to 10 are scanned at once.",
 )
-@click.option(
-    "--max-records-per-second",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Cap on records sent per second (token bucket).  [default: no cap]",
-)
+@max_records_per_second_option
 @click.option("--dry-run", is_flag=True, help="Scan and build the records, send nothing.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint of an earlier run.")
 @click.option(
@@ -249,13 +271,7 @@ def verify_command(settings: Settings, timeout: float, poll_interval: float) -> 
     metavar="FILE",
     help="Checkpoint file.  [default: backfill-<table>.checkpoint.json]",
 )
-@click.option(
-    "--max-attempts",
-    type=click.IntRange(min=1),
-    default=RetryPolicy().max_attempts,
-    show_default=True,
-    help="PutRecords attempts per record before it counts as failed.",
-)
+@max_attempts_option
 @click.option(
     "--page-size",
     type=click.IntRange(min=1),
