@@ -7,6 +7,7 @@ Resource names come from the root module's ``terraform output -json`` (``--outpu
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import sys
 from dataclasses import dataclass
@@ -33,7 +34,10 @@ from change_archive.backfill import (
     Target,
     open_checkpoint,
 )
-from change_archive.change_stream import RetryPolicy
+from change_archive.change_stream import ChangeStreamSender, RetryPolicy
+from change_archive.failures import ErrorObject, TimeWindow, summarise
+from change_archive.progress import progress_bar
+from change_archive.redrive import RedriveError, RedriveOptions, RedriveReport, redrive
 from change_archive.seed import SeedError, seed
 from change_archive.stack import Stack, StackError
 from change_archive.tail import TailOptions, parse_since, tail
@@ -48,7 +52,7 @@ PACKAGE = "dynamodb-change-archive"
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # Errors that are the operator's to fix: shown as one line, never a traceback.
-OPERATOR_ERRORS = (StackError, BackfillError, VerifyError, SeedError, ArchiveError)
+OPERATOR_ERRORS = (StackError, BackfillError, VerifyError, SeedError, ArchiveError, RedriveError)
 _PERMISSION_CODES = (
     "AccessDenied",  # AccessDenied, AccessDeniedException
     "UnauthorizedOperation",
@@ -376,6 +380,136 @@ def tail_command(
             options=options,
             out=click.echo,
             warn=lambda message: click.echo(message, err=True),
+        )
+
+
+# failures and redrive both select error records by arrival time.
+def _window(since: str | None, until: str | None) -> TimeWindow:
+    now = datetime.now(UTC)
+    bounds: list[datetime | None] = []
+    for name, text in (("--since", since), ("--until", until)):
+        try:
+            bounds.append(None if text is None else parse_since(text, now=now))
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint=name) from None
+    window = TimeWindow(*bounds)
+    if window.since and window.until and window.since >= window.until:
+        raise click.BadParameter("must be after --since", param_hint="--until")
+    return window
+
+
+since_option = click.option(
+    "--since",
+    metavar="WHEN",
+    help="Only records that arrived at WHEN or later: a duration back (90s, 15m, 2h, 1d) or an"
+    " ISO-8601 time.  [default: all]",
+)
+until_option = click.option(
+    "--until",
+    metavar="WHEN",
+    help="Only records that arrived before WHEN (same forms as --since).  [default: now]",
+)
+
+
+@pipeline.command("failures")
+@since_option
+@until_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, for scripts.")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Decoded records to show (each cut to 200 characters).",
+)
+@pass_settings
+def failures_command(
+    settings: Settings, *, since: str | None, until: str | None, as_json: bool, samples: int
+) -> None:
+    """List what sits under the error prefix: counts by hour and error code, first and last
+    arrival, sample records (every error-output type, GZIP or plain)."""
+    window = _window(since, until)
+    stack = settings.stack()
+    with progress_bar(description="failures", unit="object") as bar:
+        report = summarise(
+            settings.s3(),
+            stack.archive_bucket_name,
+            stack.error_prefix,
+            window=window,
+            sample_size=samples,
+            on_object=lambda _: bar.update(),
+        )
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report.table():
+            click.echo(line)
+
+
+@pipeline.command("redrive")
+@since_option
+@until_option
+@click.option(
+    "--error-code", metavar="CODE", help="Only records with this errorCode.  [default: all]"
+)
+@click.option("--dry-run", is_flag=True, help="Read and check every record, send nothing.")
+@click.option(
+    "--again", is_flag=True, help="Send records a manifest lists as sent too (and add a run)."
+)
+@max_records_per_second_option
+@max_attempts_option
+@pass_settings
+def redrive_command(
+    settings: Settings,
+    *,
+    since: str | None,
+    until: str | None,
+    error_code: str | None,
+    dry_run: bool,
+    again: bool,
+    max_records_per_second: float | None,
+    max_attempts: int,
+) -> None:
+    """Put the change records under the error prefix back into the change stream, once.
+
+    Each error object gets a manifest under <error_prefix>redriven/ listing what was sent; a
+    second run sends nothing (--again to force). Records that are not change records are listed
+    and stay where they are; exit status 1 while any is left.
+    """
+    window = _window(since, until)
+    stack = settings.stack()
+    kinesis = settings.kinesis()
+    if not dry_run:
+        kinesis.describe_stream_summary(StreamName=stack.change_stream_name)
+    sender = ChangeStreamSender(
+        kinesis,
+        stack.change_stream_name,
+        policy=RetryPolicy(max_attempts=max_attempts),
+        max_records_per_second=max_records_per_second,
+    )
+    options = RedriveOptions(window=window, error_code=error_code, dry_run=dry_run, again=again)
+    with progress_bar(description="redrive", unit="object") as bar:
+
+        def advance(_: ErrorObject, report: RedriveReport) -> None:
+            bar.set_postfix(sent=report.sent, left=len(report.leftovers), refresh=False)
+            bar.update()
+
+        report = redrive(
+            settings.s3(),
+            sender,
+            stack.archive_bucket_name,
+            stack.error_prefix,
+            options=options,
+            on_object=advance,
+        )
+    for left in report.leftovers:
+        click.echo(f"redrive: not re-driven: {left.where()}: {left.reason}", err=True)
+    where = f"s3://{stack.archive_bucket_name}/{stack.error_prefix}"
+    click.echo(f"redrive of {where}: {report.summary(dry_run=dry_run)}")
+    if report.leftovers:
+        raise click.ClickException(
+            f"{len(report.leftovers)} record(s) not re-driven (listed above); they stay where"
+            " they are"
         )
 
 
