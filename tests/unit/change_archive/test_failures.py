@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from error_objects import change_record, error_line, error_object
 from moto import mock_aws
 
 from change_archive.failures import (
@@ -22,6 +21,7 @@ from change_archive.failures import (
     read_error_object,
     summarise,
 )
+from error_objects import change_record, error_line, error_object
 
 BUCKET = "archive"
 PREFIX = "errors/"

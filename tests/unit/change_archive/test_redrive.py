@@ -1,4 +1,4 @@
-"""redrive against moto's S3 and Kinesis: exactly once, manifests, leftovers listed, nothing lost."""
+"""redrive on moto S3 and Kinesis: exactly once, manifests, leftovers listed, nothing lost."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from error_objects import change_record, error_line, error_object
 from moto import mock_aws
 
 from change_archive.change_stream import ChangeStreamSender, RetryPolicy, partition_key
@@ -25,6 +24,7 @@ from change_archive.redrive import (
     manifest_key,
     redrive,
 )
+from error_objects import change_record, error_line, error_object
 
 BUCKET = "archive"
 PREFIX = "errors/"
