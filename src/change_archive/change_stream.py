@@ -213,7 +213,7 @@ class SendResult:
     @property
     def last_error(self) -> str | None:
         """The error code of a record still failing (None when every record was acknowledged)."""
-        return next(reversed(self.failures.values()), None) if self.failures else None
+        return next(reversed(self.failures.values()), None)
 
 
 @dataclass

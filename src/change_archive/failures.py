@@ -43,6 +43,7 @@ __all__ = [
     "error_objects",
     "parse_error_lines",
     "read_error_object",
+    "select",
     "summarise",
 ]
 
@@ -120,12 +121,11 @@ def error_objects(
     record in it arrived, so it cannot hold a record that arrived at or after ``since``.
     """
     manifests = error_prefix + MANIFEST_FOLDER
-    found = [
+    return [
         _error_object(obj, error_prefix)
         for obj in list_objects(s3, bucket, error_prefix, since=since)
         if not obj.key.startswith(manifests)
     ]
-    return found
 
 
 def _error_object(obj: ArchiveObject, error_prefix: str) -> ErrorObject:
