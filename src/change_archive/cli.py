@@ -35,9 +35,9 @@ from change_archive.backfill import (
     open_checkpoint,
 )
 from change_archive.change_stream import ChangeStreamSender, RetryPolicy
-from change_archive.failures import ErrorObject, TimeWindow, summarise
+from change_archive.failures import ErrorObject, ManifestError, TimeWindow, error_objects, summarise
 from change_archive.progress import progress_bar
-from change_archive.redrive import RedriveError, RedriveOptions, RedriveReport, redrive
+from change_archive.redrive import RedriveOptions, RedriveReport, redrive
 from change_archive.seed import SeedError, seed
 from change_archive.stack import Stack, StackError
 from change_archive.tail import TailOptions, parse_since, tail
@@ -52,7 +52,7 @@ PACKAGE = "dynamodb-change-archive"
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # Errors that are the operator's to fix: shown as one line, never a traceback.
-OPERATOR_ERRORS = (StackError, BackfillError, VerifyError, SeedError, ArchiveError, RedriveError)
+OPERATOR_ERRORS = (StackError, BackfillError, VerifyError, SeedError, ArchiveError, ManifestError)
 _PERMISSION_CODES = (
     "AccessDenied",  # AccessDenied, AccessDeniedException
     "UnauthorizedOperation",
@@ -430,11 +430,14 @@ def failures_command(
     arrival, sample records (every error-output type, GZIP or plain)."""
     window = _window(since, until)
     stack = settings.stack()
-    with progress_bar(description="failures", unit="object") as bar:
+    s3 = settings.s3()
+    objects = error_objects(s3, stack.archive_bucket_name, stack.error_prefix, since=window.since)
+    with progress_bar(description="failures", total=len(objects), unit="object") as bar:
         report = summarise(
-            settings.s3(),
+            s3,
             stack.archive_bucket_name,
             stack.error_prefix,
+            objects,
             window=window,
             sample_size=samples,
             on_object=lambda _: bar.update(),
@@ -488,17 +491,20 @@ def redrive_command(
         max_records_per_second=max_records_per_second,
     )
     options = RedriveOptions(window=window, error_code=error_code, dry_run=dry_run, again=again)
-    with progress_bar(description="redrive", unit="object") as bar:
+    s3 = settings.s3()
+    objects = error_objects(s3, stack.archive_bucket_name, stack.error_prefix, since=window.since)
+    with progress_bar(description="redrive", total=len(objects), unit="object") as bar:
 
         def advance(_: ErrorObject, report: RedriveReport) -> None:
             bar.set_postfix(sent=report.sent, left=len(report.leftovers), refresh=False)
             bar.update()
 
         report = redrive(
-            settings.s3(),
+            s3,
             sender,
             stack.archive_bucket_name,
             stack.error_prefix,
+            objects,
             options=options,
             on_object=advance,
         )

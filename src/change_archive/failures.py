@@ -11,7 +11,8 @@ stream, base64) and ``lambdaArn``. Format conversion writes ``ErrorCode``/``last
 instead of ``errorCode``; every error-output type is read, whatever it is called.
 
 ``redrive`` keeps one manifest per error object under ``<error_prefix>redriven/``
-(:data:`MANIFEST_FOLDER`); that folder is never read as error objects.
+(:data:`MANIFEST_FOLDER`, :func:`manifest_key`); that folder is never read as error objects, and
+``failures`` counts the records a manifest lists as re-driven.
 
 Nothing here deletes or changes an error object. A line that cannot be read (not JSON, no
 ``rawData``, ``rawData`` not base64) is reported with its object key and line, and counted.
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from botocore.exceptions import ClientError
+
 from change_archive.archive import ArchiveFormatError, ArchiveObject, decode_body, list_objects
 
 if TYPE_CHECKING:
@@ -39,11 +42,15 @@ __all__ = [
     "FailedRecord",
     "FailureReport",
     "Malformed",
+    "ManifestError",
     "TimeWindow",
     "error_objects",
+    "manifest_key",
     "parse_error_lines",
     "read_error_object",
+    "read_manifest",
     "select",
+    "sent_lines",
     "summarise",
 ]
 
@@ -57,6 +64,10 @@ _CODE_FIELDS: Final = ("errorCode", "ErrorCode", "lastErrorCode")
 _MESSAGE_FIELDS: Final = ("errorMessage", "ErrorMessage", "lastErrorMessage")
 
 SAMPLE_CHARS: Final = 200
+
+
+class ManifestError(Exception):
+    """A manifest cannot be read (one line, for the operator)."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,37 @@ def _arrival(epoch_ms: object) -> datetime | None:
         return None
 
 
+def manifest_key(error_prefix: str, object_key: str) -> str:
+    """Where redrive's manifest of one error object lives."""
+    return f"{error_prefix}{MANIFEST_FOLDER}{object_key.removeprefix(error_prefix)}.json"
+
+
+def read_manifest(s3: S3Client, bucket: str, key: str) -> dict[str, Any] | None:
+    """A manifest (None if there is none yet); raises ManifestError when it is not one."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    try:
+        manifest = json.loads(body)
+    except ValueError as error:
+        raise ManifestError(
+            f"manifest s3://{bucket}/{key} is not JSON ({error}): fix or remove it to go on"
+        ) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("runs"), list):
+        raise ManifestError(f"manifest s3://{bucket}/{key} has no list of runs: fix or remove it")
+    return manifest
+
+
+def sent_lines(manifest: Mapping[str, Any] | None) -> set[int]:
+    """The lines of an error object that any redrive run sent (and Kinesis acknowledged)."""
+    if manifest is None:
+        return set()
+    return {int(sent["line"]) for run in manifest["runs"] for sent in run.get("sent", [])}
+
+
 def select(records: Iterable[FailedRecord], window: TimeWindow) -> Iterator[FailedRecord]:
     """The records that arrived within ``window``."""
     return (record for record in records if record.arrival in window)
@@ -234,15 +276,18 @@ class FailureReport:
     objects: int = 0
     records: int = 0
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    redriven: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     first_arrival: datetime | None = None
     last_arrival: datetime | None = None
     samples: list[FailedRecord] = field(default_factory=list)
     malformed: list[Malformed] = field(default_factory=list)
     sample_size: int = 5
 
-    def add(self, record: FailedRecord) -> None:
+    def add(self, record: FailedRecord, *, redriven: bool = False) -> None:
         self.records += 1
-        self.counts[(_hour(record.arrival), record.output_type, record.error_code)] += 1
+        row = (_hour(record.arrival), record.output_type, record.error_code)
+        self.counts[row] += 1
+        self.redriven[row] += redriven
         if self.first_arrival is None or record.arrival < self.first_arrival:
             self.first_arrival = record.arrival
         if self.last_arrival is None or record.arrival > self.last_arrival:
@@ -256,10 +301,17 @@ class FailureReport:
             "error_prefix": self.error_prefix,
             "objects": self.objects,
             "records": self.records,
+            "redriven": self.redriven.total(),
             "first_arrival": _iso(self.first_arrival),
             "last_arrival": _iso(self.last_arrival),
             "counts": [
-                {"hour": hour, "error_output_type": kind, "error_code": code, "records": count}
+                {
+                    "hour": hour,
+                    "error_output_type": kind,
+                    "error_code": code,
+                    "records": count,
+                    "redriven": self.redriven[(hour, kind, code)],
+                }
                 for (hour, kind, code), count in sorted(self.counts.items())
             ],
             "samples": [
@@ -283,16 +335,19 @@ class FailureReport:
         where = f"s3://{self.bucket}/{self.error_prefix}"
         if not self.records and not self.malformed:
             return [f"no failed records under {where}"]
-        lines = [f"{self.records} failed record(s) in {self.objects} object(s) under {where}"]
-        rows = [("hour (UTC)", "error output type", "error code", "records")]
+        lines = [
+            f"{self.records} failed record(s) in {self.objects} object(s) under {where},"
+            f" {self.redriven.total()} re-driven"
+        ]
+        rows = [("hour (UTC)", "error output type", "error code", "records", "redriven")]
         rows += [
-            (hour, kind or "-", code, str(count))
+            (hour, kind or "-", code, str(count), str(self.redriven[(hour, kind, code)]))
             for (hour, kind, code), count in sorted(self.counts.items())
         ]
         widths = [max(len(row[column]) for row in rows) for column in range(3)]
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-            lines.append("  ".join([*cells, row[3].rjust(7)]).rstrip())
+            lines.append("  ".join([*cells, row[3].rjust(7), row[4].rjust(8)]))
         lines.append(f"first arrival {_iso(self.first_arrival)}, last {_iso(self.last_arrival)}")
         if self.samples:
             lines.append("samples:")
@@ -307,24 +362,26 @@ def summarise(
     s3: S3Client,
     bucket: str,
     error_prefix: str,
+    objects: Iterable[ErrorObject],
     *,
     window: TimeWindow,
     sample_size: int = 5,
     on_object: Callable[[ErrorObject], object] | None = None,
 ) -> FailureReport:
-    """Read every error object (within ``window``) into a :class:`FailureReport`.
-
-    ``on_object`` (if given) is called once per object read, for a progress display.
+    """Read ``objects`` (from :func:`error_objects`) into a :class:`FailureReport` of the records
+    that arrived within ``window``. ``on_object`` is called after each object, for a progress bar.
     """
     report = FailureReport(bucket, error_prefix, sample_size=sample_size)
-    for obj in error_objects(s3, bucket, error_prefix, since=window.since):
+    for obj in objects:
         records, malformed = read_error_object(s3, bucket, obj)
         selected = list(select(records, window))
         report.malformed += malformed
         if selected or malformed:
             report.objects += 1
-        for record in selected:
-            report.add(record)
+        if selected:
+            done = sent_lines(read_manifest(s3, bucket, manifest_key(error_prefix, obj.key)))
+            for record in selected:
+                report.add(record, redriven=record.line in done)
         if on_object is not None:
             on_object(obj)
     return report

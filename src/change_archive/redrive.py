@@ -23,12 +23,10 @@ under the same retention and encryption, and outside the archive prefix, so arch
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
-
-from botocore.exceptions import ClientError
 
 from change_archive.change_stream import (
     MAX_BYTES_PER_RECORD,
@@ -39,14 +37,15 @@ from change_archive.change_stream import (
     entry_size,
 )
 from change_archive.failures import (
-    MANIFEST_FOLDER,
     ErrorObject,
     FailedRecord,
     Malformed,
     TimeWindow,
-    error_objects,
+    manifest_key,
     read_error_object,
+    read_manifest,
     select,
+    sent_lines,
 )
 
 if TYPE_CHECKING:
@@ -57,16 +56,11 @@ __all__ = [
     "RedriveOptions",
     "RedriveReport",
     "change_keys",
-    "manifest_key",
     "redrive",
 ]
 
 MANIFEST_VERSION: Final = 1
 _EVENT_NAMES: Final = frozenset({"INSERT", "MODIFY", "REMOVE"})
-
-
-class RedriveError(Exception):
-    """Redrive cannot go on (one line, for the operator)."""
 
 
 @dataclass(frozen=True)
@@ -137,18 +131,6 @@ def _attribute(value: object) -> bool:
     return isinstance(value, dict) and len(value) == 1
 
 
-def manifest_key(error_prefix: str, object_key: str) -> str:
-    """Where the manifest of one error object lives."""
-    return f"{error_prefix}{MANIFEST_FOLDER}{object_key.removeprefix(error_prefix)}.json"
-
-
-def sent_lines(manifest: Mapping[str, Any] | None) -> set[int]:
-    """The lines any earlier run sent (and Kinesis acknowledged)."""
-    if manifest is None:
-        return set()
-    return {int(sent["line"]) for run in manifest.get("runs", []) for sent in run.get("sent", [])}
-
-
 def _event_id(data: bytes) -> str | None:
     try:
         value = json.loads(data).get("eventID")
@@ -178,18 +160,20 @@ def redrive(
     sender: ChangeStreamSender,
     bucket: str,
     error_prefix: str,
+    objects: Iterable[ErrorObject],
     *,
     options: RedriveOptions,
     on_object: Callable[[ErrorObject, RedriveReport], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RedriveReport:
-    """Re-drive every selected change record under ``error_prefix`` not sent before.
+    """Re-drive every selected change record of ``objects`` (from
+    :func:`change_archive.failures.error_objects`) not sent before.
 
     Raises botocore's error when a PutRecords call fails after botocore's retries; the manifest of
     the object being sent then lists what Kinesis had acknowledged, so nothing is sent twice.
     """
     run = _Redrive(s3, sender, bucket, error_prefix, options, now)
-    for obj in error_objects(s3, bucket, error_prefix, since=options.window.since):
+    for obj in objects:
         run.object(obj)
         if on_object is not None:
             on_object(obj, run.report)
@@ -221,7 +205,7 @@ class _Redrive:
         report.objects += 1
         report.selected += len(chosen)
         key = manifest_key(self.error_prefix, obj.key)
-        manifest = _read_manifest(self.s3, self.bucket, key)
+        manifest = read_manifest(self.s3, self.bucket, key)
         done = set() if options.again else sent_lines(manifest)
         run = _ObjectRun(obj, self.sender.stream_name)
         for record in chosen:
@@ -295,24 +279,6 @@ def _send(sender: ChangeStreamSender, run: _ObjectRun, report: RedriveReport) ->
                     " run redrive again",
                 )
             )
-
-
-def _read_manifest(s3: S3Client, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
-        raise
-    try:
-        manifest = json.loads(body)
-    except ValueError as error:
-        raise RedriveError(
-            f"manifest s3://{bucket}/{key} is not JSON ({error}): fix or remove it to go on"
-        ) from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("runs"), list):
-        raise RedriveError(f"manifest s3://{bucket}/{key} has no list of runs: fix or remove it")
-    return manifest
 
 
 def _manifest(

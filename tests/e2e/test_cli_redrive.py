@@ -28,7 +28,7 @@ from test_cli_verify import outputs_file
 from change_archive.archive import ArchivedRecord, collect_changes
 from change_archive.aws import client
 from change_archive.cli import pipeline
-from change_archive.redrive import manifest_key
+from change_archive.failures import manifest_key
 from change_archive.stack import Stack
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: the shared error-object builder
@@ -152,6 +152,10 @@ def test_redrive_delivers_error_records_to_the_archive_exactly_once(
         )
 
     collect(complete, timeout)
+
+    # ... and `failures` counts them re-driven
+    counted = json.loads(_invoke(outputs, "failures", "--json", "--since", "1h").stdout)["counts"]
+    assert {c["error_code"]: c["redriven"] for c in counted}[code] == 2 * RECORDS_PER_OBJECT
 
     # WHEN the operator redrives again
     second = _invoke(outputs, "redrive", "--error-code", code)

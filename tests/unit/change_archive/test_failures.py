@@ -188,7 +188,9 @@ def test_report_counts_by_hour_and_code_with_arrivals_samples_and_bad_lines(s3: 
     )
 
     # WHEN summarised with two samples
-    report = summarise(s3, BUCKET, PREFIX, window=TimeWindow(), sample_size=2)
+    report = summarise(
+        s3, BUCKET, PREFIX, error_objects(s3, BUCKET, PREFIX), window=TimeWindow(), sample_size=2
+    )
 
     # THEN counts are by hour, type and code; first/last arrival; samples cut; bad line listed
     document = report.to_json()
@@ -200,18 +202,21 @@ def test_report_counts_by_hour_and_code_with_arrivals_samples_and_bad_lines(s3: 
             "error_output_type": "processing-failed",
             "error_code": "Lambda.FunctionError",
             "records": 1,
+            "redriven": 0,
         },
         {
             "hour": "2025-12-01T03:00Z",
             "error_output_type": "processing-failed",
             "error_code": "Lambda.ProcessingFailedStatus",
             "records": 2,
+            "redriven": 0,
         },
         {
             "hour": "2025-12-01T04:00Z",
             "error_output_type": "processing-failed",
             "error_code": "Lambda.ProcessingFailedStatus",
             "records": 1,
+            "redriven": 0,
         },
     ]
     assert document["first_arrival"] == "2025-12-01T03:00:00Z"
@@ -221,8 +226,11 @@ def test_report_counts_by_hour_and_code_with_arrivals_samples_and_bad_lines(s3: 
     assert (bad["object"], bad["line"]) == ("errors/processing-failed/2025/12/01/04/two", 2)
     assert bad["reason"].startswith("not JSON")
     table = "\n".join(report.table())
-    assert "4 failed record(s) in 2 object(s) under s3://archive/errors/" in table
-    assert "2025-12-01T03:00Z  processing-failed  Lambda.ProcessingFailedStatus        2" in table
+    assert "4 failed record(s) in 2 object(s) under s3://archive/errors/, 0 re-driven" in table
+    assert (
+        "2025-12-01T03:00Z  processing-failed  Lambda.ProcessingFailedStatus        2         0"
+        in table
+    )
     assert "first arrival 2025-12-01T03:00:00Z, last 2025-12-01T04:10:00Z" in table
     assert "1 unreadable line(s), left in place:" in table
 
@@ -245,12 +253,12 @@ def test_report_keeps_only_records_that_arrived_in_the_window(s3: Any) -> None:
     window = TimeWindow(
         datetime(2025, 12, 1, 3, 2, tzinfo=UTC), datetime(2025, 12, 1, 3, 5, tzinfo=UTC)
     )
-    report = summarise(s3, BUCKET, PREFIX, window=window)
+    report = summarise(s3, BUCKET, PREFIX, error_objects(s3, BUCKET, PREFIX), window=window)
     assert report.records == 3
     assert report.table()[0].startswith("3 failed record(s) in 1 object(s)")
 
 
 def test_an_empty_error_prefix_says_so(s3: Any) -> None:
-    report = summarise(s3, BUCKET, PREFIX, window=TimeWindow())
+    report = summarise(s3, BUCKET, PREFIX, error_objects(s3, BUCKET, PREFIX), window=TimeWindow())
     assert report.table() == ["no failed records under s3://archive/errors/"]
     assert report.to_json()["records"] == 0

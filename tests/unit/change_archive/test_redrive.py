@@ -15,15 +15,14 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from change_archive.change_stream import ChangeStreamSender, RetryPolicy, partition_key
-from change_archive.failures import TimeWindow
-from change_archive.redrive import (
-    RedriveError,
-    RedriveOptions,
-    RedriveReport,
-    change_keys,
+from change_archive.failures import (
+    ManifestError,
+    TimeWindow,
+    error_objects,
     manifest_key,
-    redrive,
+    summarise,
 )
+from change_archive.redrive import RedriveOptions, RedriveReport, change_keys, redrive
 from error_objects import change_record, error_line, error_object
 
 BUCKET = "archive"
@@ -81,9 +80,9 @@ def _run(env: Env, kinesis: Any = None, *, max_attempts: int = 3, **options: Any
         policy=RetryPolicy(max_attempts=max_attempts),
         sleep=lambda _: None,
     )
-    return redrive(
-        env.s3, sender, BUCKET, PREFIX, options=RedriveOptions(**options), now=lambda: AT
-    )
+    run = RedriveOptions(**options)
+    objects = error_objects(env.s3, BUCKET, PREFIX, since=run.window.since)
+    return redrive(env.s3, sender, BUCKET, PREFIX, objects, options=run, now=lambda: AT)
 
 
 def test_change_keys_accepts_change_records_only() -> None:
@@ -311,7 +310,7 @@ def test_a_record_over_the_kinesis_limit_is_listed_not_sent(env: Env) -> None:
 def test_an_unreadable_manifest_stops_with_a_clear_error(env: Env) -> None:
     key = env.store("errors/processing-failed/o", [error_line(change_record("a"))], compressed=True)
     env.s3.put_object(Bucket=BUCKET, Key=manifest_key(PREFIX, key), Body=b"{half")
-    with pytest.raises(RedriveError, match="is not JSON"):
+    with pytest.raises(ManifestError, match="is not JSON"):
         _run(env)
     assert env.stream() == []
 
@@ -323,3 +322,20 @@ def test_base64_raw_data_is_decoded_before_it_is_sent(env: Env) -> None:
     env.store("errors/processing-failed/o", [line], compressed=False)
     _run(env)
     assert [d for _, d in env.stream()] == [data]
+
+
+def test_failures_count_the_records_a_redrive_sent(env: Env) -> None:
+    # GIVEN an error object of two change records and an archive line, redriven once
+    env.store(
+        "errors/processing-failed/o",
+        [error_line(change_record("a")), error_line(b'{"x":1}'), error_line(change_record("b"))],
+        compressed=True,
+    )
+    _run(env)
+
+    # WHEN the failures are summarised THEN all 3 are there, 2 of them counted re-driven
+    report = summarise(
+        env.s3, BUCKET, PREFIX, error_objects(env.s3, BUCKET, PREFIX), window=TimeWindow()
+    )
+    assert (report.records, report.to_json()["redriven"]) == (3, 2)
+    assert report.to_json()["counts"][0]["redriven"] == 2
