@@ -235,13 +235,14 @@ class ChangeStreamSender:
             None if rate is None else TokenBucket(rate, clock=self.clock, sleep=self.sleep)
         )
 
-    def put_batch(self, batch: Sequence[Entry]) -> SendResult:
+    def put_batch(self, batch: Sequence[Entry], *, into: SendResult | None = None) -> SendResult:
         """Put one batch (within the PutRecords limits: see :func:`batches`).
 
-        Raises botocore's error when a call still fails after botocore's own retries; the records
-        acknowledged by earlier calls of this batch are then in the stream.
+        Raises botocore's error when a call still fails after botocore's own retries. Records
+        that earlier calls of this batch got acknowledged are in the stream then: pass ``into``
+        to keep their receipts whether this returns or raises.
         """
-        result = SendResult()
+        result = SendResult() if into is None else into
         pending = list(range(len(batch)))
         for attempt in range(1, self.policy.max_attempts + 1):
             if attempt > 1:

@@ -32,6 +32,7 @@ from change_archive.change_stream import (
     MAX_BYTES_PER_RECORD,
     ChangeStreamSender,
     Entry,
+    SendResult,
     batches,
     entry,
     entry_size,
@@ -154,6 +155,50 @@ class _ObjectRun:
     sent: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
 
+    def send(self, sender: ChangeStreamSender, report: RedriveReport) -> None:
+        """Send ``to_send``, noting each record acknowledged (or still failing) as it goes."""
+        records = {id(made): record for record, made in self.to_send}
+        for batch in batches(made for _, made in self.to_send):
+            result = SendResult()
+            try:
+                sender.put_batch(batch, into=result)
+            except BaseException:
+                result.failures.clear()  # the error stops the run; the next one sends them
+                raise
+            finally:  # also when a call fails: what Kinesis acknowledged goes into the manifest
+                self._settle([records[id(made)] for made in batch], result, report, sender)
+
+    def _settle(
+        self,
+        batch: Sequence[FailedRecord],
+        result: SendResult,
+        report: RedriveReport,
+        sender: ChangeStreamSender,
+    ) -> None:
+        report.retried += result.retried
+        report.sent += result.sent
+        for index, receipt in result.receipts.items():
+            record = batch[index]
+            self.sent.append(
+                {
+                    "line": record.line,
+                    "event_id": _event_id(record.data),
+                    "shard_id": receipt.shard_id,
+                    "sequence_number": receipt.sequence_number,
+                }
+            )
+        for index, error in result.failures.items():
+            record = batch[index]
+            self.failed.append({"line": record.line, "error": error})
+            report.leftovers.append(
+                Leftover(
+                    record.key,
+                    record.line,
+                    f"still reported failed after {sender.policy.max_attempts} puts ({error});"
+                    " run redrive again",
+                )
+            )
+
 
 def redrive(
     s3: S3Client,
@@ -223,7 +268,7 @@ class _Redrive:
         if not run.to_send:
             return
         try:
-            _send(self.sender, run, report)
+            run.send(self.sender, report)
         finally:
             if run.sent or run.failed:
                 document = _manifest(manifest, run, self.bucket, options.again, self.now())
@@ -250,35 +295,6 @@ def _entry_for(record: FailedRecord) -> Entry | str:
             f" {MAX_BYTES_PER_RECORD}-byte Kinesis record limit"
         )
     return made
-
-
-def _send(sender: ChangeStreamSender, run: _ObjectRun, report: RedriveReport) -> None:
-    by_entry = {id(made): record for record, made in run.to_send}
-    for batch in batches(made for _, made in run.to_send):
-        result = sender.put_batch(batch)
-        report.retried += result.retried
-        for index, receipt in result.receipts.items():
-            record = by_entry[id(batch[index])]
-            run.sent.append(
-                {
-                    "line": record.line,
-                    "event_id": _event_id(record.data),
-                    "shard_id": receipt.shard_id,
-                    "sequence_number": receipt.sequence_number,
-                }
-            )
-        report.sent += result.sent
-        for index, error in result.failures.items():
-            record = by_entry[id(batch[index])]
-            run.failed.append({"line": record.line, "error": error})
-            report.leftovers.append(
-                Leftover(
-                    record.key,
-                    record.line,
-                    f"still reported failed after {sender.policy.max_attempts} puts ({error});"
-                    " run redrive again",
-                )
-            )
 
 
 def _manifest(

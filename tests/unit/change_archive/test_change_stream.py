@@ -19,6 +19,7 @@ from change_archive.change_stream import (
     ChangeStreamSender,
     Receipt,
     RetryPolicy,
+    SendResult,
     TokenBucket,
     batches,
     entry,
@@ -192,6 +193,27 @@ def test_a_call_error_is_raised_at_once_not_retried_a_second_time(code: str) -> 
     with pytest.raises(ClientError, match=code):
         _sender(kinesis, RetryPolicy()).put_batch(_entries(2))
     assert len(kinesis.calls) == 1
+
+
+def test_receipts_of_acknowledged_records_survive_a_later_call_error() -> None:
+    # GIVEN r0 reported failed by the first call, and the resend call failing as a whole
+    kinesis = FlakyKinesis({b"r0": 1})
+    kinesis.call_errors = []
+    original = kinesis.put_records
+
+    def put_records(**kwargs: Any) -> dict[str, Any]:
+        if kinesis.calls:
+            kinesis.call_errors = ["InternalFailure"]
+        return original(**kwargs)
+
+    kinesis.put_records = put_records  # type: ignore[method-assign]
+    result = SendResult()
+
+    # WHEN the batch is put into a result of the caller's THEN the error escapes, the result
+    # keeps the receipts of r1 and r2
+    with pytest.raises(ClientError):
+        _sender(kinesis, RetryPolicy()).put_batch(_entries(3), into=result)
+    assert sorted(result.receipts) == [1, 2]
 
 
 def test_a_throttled_call_makes_five_calls_in_all(

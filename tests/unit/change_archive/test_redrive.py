@@ -296,6 +296,34 @@ def test_a_call_error_stops_the_run_and_the_manifest_keeps_what_was_sent(env: En
     assert len(env.stream()) == 600
 
 
+def test_a_call_error_on_a_resend_keeps_what_the_first_call_got_acknowledged(env: Env) -> None:
+    # GIVEN three change records of which b is reported failed, and the resend call then fails
+    key = env.store(
+        "errors/processing-failed/o",
+        [error_line(change_record(pk)) for pk in ("a", "b", "c")],
+        compressed=False,
+    )
+
+    class FailingResend(Refusing):
+        def put_records(self, **kwargs: Any) -> dict[str, Any]:
+            if self.calls == 1:
+                raise ClientError(
+                    {"Error": {"Code": "InternalFailure", "Message": "x"}}, "PutRecords"
+                )
+            return super().put_records(**kwargs)
+
+    # WHEN redriven THEN the error escapes; a and c are in the manifest, b is not
+    with pytest.raises(ClientError):
+        _run(env, FailingResend(env.kinesis, {"b"}))
+    (run,) = env.manifest(key)["runs"]
+    assert ([s["line"] for s in run["sent"]], run["failed"]) == ([1, 3], [])
+
+    # WHEN redriven again THEN only b is sent: each record once in all
+    report = _run(env)
+    assert (report.sent, report.already_sent) == (1, 2)
+    assert sorted(d for _, d in env.stream()) == sorted(change_record(pk) for pk in "abc")
+
+
 def test_a_record_over_the_kinesis_limit_is_listed_not_sent(env: Env) -> None:
     huge = json.loads(change_record("h"))
     huge["dynamodb"]["NewImage"]["blob"] = {"S": "x" * (1024 * 1024)}
