@@ -650,13 +650,14 @@ def redrive_command(
     options = RedriveOptions(window=window, error_code=error_code, dry_run=dry_run, again=again)
     s3 = settings.s3()
     objects = error_objects(s3, stack.archive_bucket_name, stack.error_prefix, since=window.since)
+    report = RedriveReport()  # filled as it goes: its counts hold also after an error or Ctrl-C
     with progress_bar(description="redrive", total=len(objects), unit="object") as bar:
 
         def advance(_: ErrorObject, report: RedriveReport) -> None:
             bar.set_postfix(sent=report.sent, left=len(report.leftovers), refresh=False)
             bar.update()
 
-        report = redrive(
+        redrive(
             s3,
             sender,
             stack.archive_bucket_name,
@@ -664,6 +665,7 @@ def redrive_command(
             objects,
             options=options,
             on_object=advance,
+            report=report,
         )
     for left in sorted(report.leftovers, key=lambda left: (left.key, left.line or 0)):
         click.echo(f"redrive: not re-driven: {left.where()}: {left.reason}", err=True)

@@ -210,14 +210,16 @@ def redrive(
     options: RedriveOptions,
     on_object: Callable[[ErrorObject, RedriveReport], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    report: RedriveReport | None = None,
 ) -> RedriveReport:
     """Re-drive every selected change record of ``objects`` (from
-    :func:`change_archive.failures.error_objects`) not sent before.
+    :func:`change_archive.failures.error_objects`) not sent before, counting into ``report``
+    (pass one to see the counts when this raises or is interrupted).
 
     Raises botocore's error when a PutRecords call fails after botocore's retries; the manifest of
     the object being sent then lists what Kinesis had acknowledged, so nothing is sent twice.
     """
-    run = _Redrive(s3, sender, bucket, error_prefix, options, now)
+    run = _Redrive(s3, sender, bucket, error_prefix, options, now, report or RedriveReport())
     for obj in objects:
         run.object(obj)
         if on_object is not None:

@@ -367,3 +367,37 @@ def test_failures_count_the_records_a_redrive_sent(env: Env) -> None:
     )
     assert (report.records, report.to_json()["redriven"]) == (3, 2)
     assert report.to_json()["counts"][0]["redriven"] == 2
+
+
+def test_an_interrupted_run_leaves_its_counts_in_the_callers_report(env: Env) -> None:
+    # GIVEN two error objects, and Ctrl-C during the second object's first call
+    for name in ("a", "b"):
+        env.store(
+            f"errors/processing-failed/{name}", [error_line(change_record(name))], compressed=True
+        )
+
+    class Interrupting(Refusing):
+        def put_records(self, **kwargs: Any) -> dict[str, Any]:
+            if self.calls == 1:
+                raise KeyboardInterrupt
+            return super().put_records(**kwargs)
+
+    sender = ChangeStreamSender(Interrupting(env.kinesis, set()), STREAM, sleep=lambda _: None)
+    report = RedriveReport()
+
+    # WHEN redriven into the caller's report THEN the interruption escapes, the report says one
+    # record was sent, and only the first object has a manifest
+    with pytest.raises(KeyboardInterrupt):
+        redrive(
+            env.s3,
+            sender,
+            BUCKET,
+            PREFIX,
+            error_objects(env.s3, BUCKET, PREFIX),
+            options=RedriveOptions(),
+            report=report,
+        )
+    assert (report.objects, report.sent) == (2, 1)
+    assert sorted(k for k in env.objects() if "/redriven/" in k) == [
+        "errors/redriven/processing-failed/a.json"
+    ]
