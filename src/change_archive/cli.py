@@ -651,6 +651,13 @@ def redrive_command(
     s3 = settings.s3()
     objects = error_objects(s3, stack.archive_bucket_name, stack.error_prefix, since=window.since)
     report = RedriveReport()  # filled as it goes: its counts hold also after an error or Ctrl-C
+    manifests = f"s3://{stack.archive_bucket_name}/{stack.error_prefix}redriven/"
+    settings.left_behind = lambda: (
+        f"{report.sent} record(s) sent, each listed in its manifest under {manifests}:"
+        " run redrive again to send the rest"
+        if report.sent and not dry_run
+        else ""
+    )
     with progress_bar(description="redrive", total=len(objects), unit="object") as bar:
 
         def advance(_: ErrorObject, report: RedriveReport) -> None:
