@@ -1,4 +1,4 @@
-"""The operator CLI: ``pipeline seed | verify | backfill | tail``, against AWS or LocalStack.
+"""The operator CLI (``pipeline seed | verify | backfill | tail | failures | redrive``).
 
 Resource names come from the root module's ``terraform output -json`` (``--outputs`` file, or
 ``terraform output`` run in ``--terraform-dir``); nothing is typed twice.
@@ -219,7 +219,7 @@ def pipeline(
     outputs: Path | None,
     terraform_dir: Path,
 ) -> None:
-    """Operate the DynamoDB change archive: seed, verify, backfill, tail."""
+    """Operate the DynamoDB change archive: seed, verify, backfill, tail, failures, redrive."""
     ctx.obj = Settings(endpoint_url or None, region, outputs, terraform_dir)
 
 
