@@ -219,7 +219,7 @@ def pipeline(
     outputs: Path | None,
     terraform_dir: Path,
 ) -> None:
-    """Operate the DynamoDB change archive: seed, verify, backfill, tail, failures, redrive."""
+    """Operate the DynamoDB change archive: seed, verify, backfill, tail."""
     ctx.obj = Settings(endpoint_url or None, region, outputs, terraform_dir)
 
 
