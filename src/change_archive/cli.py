@@ -1,4 +1,4 @@
-"""The operator CLI: ``pipeline seed | verify | backfill | tail``, against AWS or LocalStack.
+"""The operator CLI (``pipeline seed | verify | backfill | tail | failures | redrive``).
 
 Resource names come from the root module's ``terraform output -json`` (``--outputs`` file, or
 ``terraform output`` run in ``--terraform-dir``); nothing is typed twice.
