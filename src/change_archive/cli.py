@@ -337,7 +337,7 @@ def pipeline(
     terraform_dir: Path,
     debug: bool,
 ) -> None:
-    """Operate the DynamoDB change archive: seed, verify, backfill, tail.
+    """Operate the DynamoDB change archive: seed, verify, backfill, tail, failures, redrive.
 
     Exit status: 0 ok, 1 operational failure, 2 usage or configuration error, 130 interrupted.
     """
