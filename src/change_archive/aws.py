@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 
 __all__ = ["client", "resolve_endpoint_url"]
 
-_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
+# The one retry layer for whole-call errors (throttling, 5xx): botocore's standard mode, 5 calls in
+# all. `total_max_attempts` counts the first call; botocore's `max_attempts` would count retries
+# only (5 -> 6 calls). Source: botocore.config.Config, `retries`.
+_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 5})
 
 
 def resolve_endpoint_url(explicit: str | None = None) -> str | None:

@@ -12,7 +12,9 @@ image (and a live change wins a tie, by the archive's ``change_order``). Event i
 ``uuid5(run id, item_key)``: a resumed run re-sends a record with the same id, so duplicates
 collapse.
 
-Delivery is at least once: a page counts as done (and its segment's checkpoint moves past it) only
+Delivery is at least once, through the one change-stream sender
+(:mod:`change_archive.change_stream`: PutRecords limits, rate limit, resending the records a call
+reports failed); a page counts as done (and its segment's checkpoint moves past it) only
 when every record of the page was acknowledged. A resumed run starts again at the first page that
 was not.
 """
@@ -21,10 +23,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import json
 import os
-import random
 import tempfile
 import threading
 import time
@@ -35,42 +35,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from change_archive.change_stream import (
+    MAX_BYTES_PER_RECORD,
+    ChangeStreamSender,
+    Entry,
+    RetryPolicy,
+    batches,
+    dynamodb_json,
+    entry_size,
+    to_entry,
+)
 from transform_lambda.events import BACKFILL_EVENT_SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kinesis import KinesisClient
-    from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
     from tqdm import tqdm
 
-
-# PutRecords: at most 500 records and 5 MiB per call including partition keys, 1 MiB per record
-# (data blob + partition key). Source: Kinesis API Reference, PutRecords
-# (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html).
-MAX_RECORDS_PER_CALL = 500
-MAX_BYTES_PER_CALL = 5 * 1024 * 1024
-MAX_BYTES_PER_RECORD = 1024 * 1024
 
 # Scan threads share one client per service, and botocore keeps 10 connections per client
 # (botocore.config.Config max_pool_connections default): more threads would only queue.
 MAX_THREADS = 10
 
-# Whole-call errors worth another attempt (the rest, e.g. ResourceNotFound, are the operator's).
-RETRYABLE_CALL_ERRORS = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "LimitExceededException",
-        "KMSThrottlingException",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "ThrottlingException",
-    }
-)
-
 Item = dict[str, Any]
-Entry = dict[str, Any]
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
 
@@ -184,18 +171,6 @@ def key_of(item: Mapping[str, Any], target: Target) -> Item:
         raise BackfillError(f"scanned item: {error.args[0]}") from None
 
 
-def _json_default(value: object) -> object:
-    # The low-level client returns B / BS values as bytes; DynamoDB JSON carries them as base64.
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(f"cannot encode {type(value).__name__} as DynamoDB JSON")
-
-
-def dynamodb_json(value: object) -> str:
-    """Compact DynamoDB JSON (binary as base64), as the streaming destination writes it."""
-    return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
-
-
 def change_record(
     item: Mapping[str, Any],
     *,
@@ -221,152 +196,6 @@ def change_record(
         },
         "eventSource": BACKFILL_EVENT_SOURCE,
     }
-
-
-def partition_key(keys: Mapping[str, Any]) -> str:
-    """A Kinesis partition key derived from the item's primary key only.
-
-    Like DynamoDB's own records, every record of one item lands on the same shard, so per-item
-    order holds; different items spread over the shards.
-    """
-    canonical = json.dumps(keys, default=_json_default, sort_keys=True, separators=(",", ":"))
-    return hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest().upper()
-
-
-def to_entry(record: Mapping[str, Any]) -> Entry:
-    """The PutRecords entry for one change record."""
-    return {
-        "Data": dynamodb_json(record).encode(),
-        "PartitionKey": partition_key(record["dynamodb"]["Keys"]),
-    }
-
-
-def entry_size(entry: Mapping[str, Any]) -> int:
-    """Bytes an entry counts against the per-record and per-call limits."""
-    return len(entry["Data"]) + len(entry["PartitionKey"].encode())
-
-
-def batches(entries: Iterable[Entry]) -> Iterator[list[Entry]]:
-    """Group entries into PutRecords calls within the record-count and byte limits, in order."""
-    batch: list[Entry] = []
-    batch_bytes = 0
-    for entry in entries:
-        size = entry_size(entry)
-        if batch and (
-            len(batch) == MAX_RECORDS_PER_CALL or batch_bytes + size > MAX_BYTES_PER_CALL
-        ):
-            yield batch
-            batch, batch_bytes = [], 0
-        batch.append(entry)
-        batch_bytes += size
-    if batch:
-        yield batch
-
-
-# ---------------------------------------------------------------------------------------------
-# Sending with retries
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded attempts with exponential backoff and full jitter (AWS Architecture Blog)."""
-
-    max_attempts: int = 8
-    base_delay: float = 0.1
-    max_delay: float = 5.0
-
-    def delay(self, retry: int, rng: random.Random) -> float:
-        """Sleep before the ``retry``-th retry (1-based): uniform(0, min(cap, base * 2**retry))."""
-        return rng.uniform(0.0, min(self.max_delay, self.base_delay * 2**retry))
-
-
-@dataclass
-class SendResult:
-    """What one batch came to after its retries."""
-
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    last_error: str | None = None
-
-
-def put_with_retries(
-    kinesis: KinesisClient,
-    stream_name: str,
-    entries: Sequence[Entry],
-    *,
-    policy: RetryPolicy,
-    sleep: Sleep = time.sleep,
-    rng: random.Random | None = None,
-) -> SendResult:
-    """PutRecords one batch; resend only the entries that failed, up to ``policy.max_attempts``."""
-    rng = rng or random.Random()  # noqa: S311 -- jitter, not security
-    result = SendResult()
-    pending = list(entries)
-    for attempt in range(1, policy.max_attempts + 1):
-        if attempt > 1:
-            result.retried += len(pending)
-            sleep(policy.delay(attempt - 1, rng))
-        try:
-            response = kinesis.put_records(StreamName=stream_name, Records=_typed(pending))
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code not in RETRYABLE_CALL_ERRORS:
-                raise
-            result.last_error = code
-            continue
-        failed: list[Entry] = []
-        for entry, outcome in zip(pending, response["Records"], strict=True):
-            if "ErrorCode" in outcome:
-                failed.append(entry)
-                result.last_error = outcome["ErrorCode"]
-        result.sent += len(pending) - len(failed)
-        pending = failed
-        if not pending:
-            return result
-    result.failed = len(pending)
-    return result
-
-
-def _typed(entries: list[Entry]) -> list[PutRecordsRequestEntryTypeDef]:
-    return entries  # type: ignore[return-value]  # Entry is the same dict, built by to_entry
-
-
-# ---------------------------------------------------------------------------------------------
-# Rate limit
-# ---------------------------------------------------------------------------------------------
-
-
-class TokenBucket:
-    """Token bucket of ``rate`` tokens per second and a one-second burst, shared by threads.
-
-    A request may be larger than the bucket (a 500-record batch at 100 records/s): the balance
-    goes negative and the caller sleeps until it is back at zero, so no window of time ever sees
-    more than ``rate`` tokens per second plus the burst.
-    """
-
-    def __init__(self, rate: float, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep):
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self._clock = clock
-        self._sleep = sleep
-        self._tokens = rate
-        self._updated = clock()
-        self._lock = threading.Lock()
-
-    def acquire(self, count: int) -> float:
-        """Take ``count`` tokens, sleeping until the balance allows it; returns the wait."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
-            self._tokens -= count
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
-        if wait:
-            self._sleep(wait)
-        return wait
 
 
 # ---------------------------------------------------------------------------------------------
@@ -674,8 +503,14 @@ class Backfill:
     now_us: Callable[[], int] = field(default=lambda: time.time_ns() // 1000)
 
     def __post_init__(self) -> None:
-        rate = self.options.max_records_per_second
-        self._bucket = TokenBucket(rate, clock=self.clock, sleep=self.sleep) if rate else None
+        self._sender = ChangeStreamSender(
+            self.kinesis,
+            self.target.stream_name,
+            policy=self.options.retry,
+            max_records_per_second=self.options.max_records_per_second,
+            sleep=self.sleep,
+            clock=self.clock,
+        )
         self._stop = threading.Event()
         self._progress_lock = threading.Lock()
         if self.checkpoint is None:
@@ -771,20 +606,12 @@ class Backfill:
             if self.options.dry_run:
                 self._count(sent=len(batch))
                 continue
-            if self._bucket:
-                self._bucket.acquire(len(batch))
-            result = put_with_retries(
-                self.kinesis,
-                self.target.stream_name,
-                batch,
-                policy=self.options.retry,
-                sleep=self.sleep,
-            )
+            result = self._sender.put_batch(batch)
             self._count(sent=result.sent, retried=result.retried, failed=result.failed)
             if result.failed:
                 self.totals.note(
-                    f"segment {segment}: {result.failed} record(s) still failing after "
-                    f"{self.options.retry.max_attempts} attempts ({result.last_error})"
+                    f"segment {segment}: {result.failed} record(s) still reported failed after "
+                    f"{self.options.retry.max_attempts} puts each ({result.last_error})"
                 )
                 return False
         return True

@@ -1,4 +1,4 @@
-"""The operator CLI: ``pipeline seed | verify | backfill | tail``, against AWS or LocalStack.
+"""The operator CLI (``pipeline seed | verify | backfill | tail | failures | redrive``).
 
 Resource names come from the root module's ``terraform output -json`` (``--outputs`` file, or
 ``terraform output`` run in ``--terraform-dir``); nothing is typed twice.
@@ -9,6 +9,7 @@ Errors have one place: :meth:`PipelineGroup.invoke` turns whatever escapes a com
 
 from __future__ import annotations
 
+import json
 import math
 import traceback
 from collections.abc import Callable
@@ -37,11 +38,13 @@ from change_archive.backfill import (
     BackfillError,
     CheckpointError,
     Options,
-    RetryPolicy,
     Target,
     open_checkpoint,
 )
+from change_archive.change_stream import ChangeStreamSender, RetryPolicy
+from change_archive.failures import ErrorObject, ManifestError, TimeWindow, error_objects, summarise
 from change_archive.progress import progress_bar
+from change_archive.redrive import RedriveOptions, RedriveReport, redrive
 from change_archive.seed import SeedError, seed
 from change_archive.stack import Stack, StackError
 from change_archive.tail import TailOptions, parse_since, tail
@@ -62,7 +65,7 @@ EXIT_USAGE: Final = 2  # bad flags, outputs file, checkpoint, credentials or reg
 EXIT_INTERRUPTED: Final = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
 
 # Errors that are the operator's to fix: shown as one line, never a traceback.
-OPERATOR_ERRORS = (StackError, BackfillError, VerifyError, SeedError, ArchiveError)
+OPERATOR_ERRORS = (StackError, BackfillError, VerifyError, SeedError, ArchiveError, ManifestError)
 # ... of which these are configuration (exit status 2): nothing was tried against the stack.
 CONFIGURATION_ERRORS = (
     StackError,
@@ -276,6 +279,24 @@ poll_interval_option = click.option(
 )
 
 
+# backfill and redrive both send through the one change-stream sender.
+max_records_per_second_option = click.option(
+    "--max-records-per-second",
+    type=FiniteFloatRange(min=0, min_open=True),
+    metavar="R",
+    help="Cap on records sent per second (token bucket, one-second burst; resent records"
+    " count too).  [default: no cap]",
+)
+max_attempts_option = click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=RetryPolicy().max_attempts,
+    show_default=True,
+    help="Puts per record while successful PutRecords calls report it failed (resent alone,"
+    " with backoff). A call that fails as a whole is retried by botocore (5 calls), not here.",
+)
+
+
 @click.group(cls=PipelineGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(None, "-V", "--version", package_name=PACKAGE, prog_name="pipeline")
 @click.option(
@@ -316,7 +337,7 @@ def pipeline(
     terraform_dir: Path,
     debug: bool,
 ) -> None:
-    """Operate the DynamoDB change archive: seed, verify, backfill, tail.
+    """Operate the DynamoDB change archive: seed, verify, backfill, tail, failures, redrive.
 
     Exit status: 0 ok, 1 operational failure, 2 usage or configuration error, 130 interrupted.
     """
@@ -392,11 +413,7 @@ def verify_command(settings: Settings, timeout: float, poll_interval: float) -> 
     show_default=True,
     help="Parallel Scan segments (TotalSegments); up to 10 are scanned at once.",
 )
-@click.option(
-    "--max-records-per-second",
-    type=FiniteFloatRange(min=0, min_open=True),
-    help="Cap on records sent per second (token bucket).  [default: no cap]",
-)
+@max_records_per_second_option
 @click.option("--dry-run", is_flag=True, help="Scan and build the records, send nothing.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint of an earlier run.")
 @click.option(
@@ -405,13 +422,7 @@ def verify_command(settings: Settings, timeout: float, poll_interval: float) -> 
     metavar="FILE",
     help="Checkpoint file.  [default: backfill-<table>.checkpoint.json]",
 )
-@click.option(
-    "--max-attempts",
-    type=click.IntRange(min=1),
-    default=RetryPolicy().max_attempts,
-    show_default=True,
-    help="PutRecords attempts per record before it counts as failed.",
-)
+@max_attempts_option
 @click.option(
     "--page-size",
     type=click.IntRange(1, 2**31 - 1),  # Scan Limit: a positive 32-bit Integer
@@ -527,6 +538,151 @@ def tail_command(
         out=click.echo,
         warn=lambda message: click.echo(message, err=True),
     )
+
+
+# failures and redrive both select error records by arrival time.
+def _window(since: str | None, until: str | None) -> TimeWindow:
+    now = datetime.now(UTC)
+    bounds: list[datetime | None] = []
+    for name, text in (("--since", since), ("--until", until)):
+        try:
+            bounds.append(None if text is None else parse_since(text, now=now))
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint=name) from None
+    window = TimeWindow(*bounds)
+    if window.since and window.until and window.since >= window.until:
+        raise click.BadParameter("must be after --since", param_hint="--until")
+    return window
+
+
+since_option = click.option(
+    "--since",
+    metavar="WHEN",
+    help="Only records that arrived at WHEN or later: a duration back (90s, 15m, 2h, 1d) or an"
+    " ISO-8601 time.  [default: all]",
+)
+until_option = click.option(
+    "--until",
+    metavar="WHEN",
+    help="Only records that arrived before WHEN (same forms as --since).  [default: now]",
+)
+
+
+@pipeline.command("failures")
+@since_option
+@until_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, for scripts.")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Decoded records to show (each cut to 200 characters).",
+)
+@pass_settings
+def failures_command(
+    settings: Settings, *, since: str | None, until: str | None, as_json: bool, samples: int
+) -> None:
+    """List what sits under the error prefix: counts by hour and error code, first and last
+    arrival, sample records (every error-output type, GZIP or plain)."""
+    window = _window(since, until)
+    stack = settings.stack()
+    s3 = settings.s3()
+    objects = error_objects(s3, stack.archive_bucket_name, stack.error_prefix, since=window.since)
+    with progress_bar(description="failures", total=len(objects), unit="object") as bar:
+        report = summarise(
+            s3,
+            stack.archive_bucket_name,
+            stack.error_prefix,
+            objects,
+            window=window,
+            sample_size=samples,
+            on_object=lambda _: bar.update(),
+        )
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report.table():
+            click.echo(line)
+
+
+@pipeline.command("redrive")
+@since_option
+@until_option
+@click.option(
+    "--error-code", metavar="CODE", help="Only records with this errorCode.  [default: all]"
+)
+@click.option("--dry-run", is_flag=True, help="Read and check every record, send nothing.")
+@click.option(
+    "--again", is_flag=True, help="Send records a manifest lists as sent too (and add a run)."
+)
+@max_records_per_second_option
+@max_attempts_option
+@pass_settings
+def redrive_command(
+    settings: Settings,
+    *,
+    since: str | None,
+    until: str | None,
+    error_code: str | None,
+    dry_run: bool,
+    again: bool,
+    max_records_per_second: float | None,
+    max_attempts: int,
+) -> None:
+    """Put the change records under the error prefix back into the change stream, once.
+
+    Each error object gets a manifest under <error_prefix>redriven/ listing what was sent; a
+    second run sends nothing (--again to force). Records that are not change records are listed
+    and stay where they are; exit status 1 while any is left.
+    """
+    window = _window(since, until)
+    stack = settings.stack()
+    kinesis = settings.kinesis()
+    if not dry_run:
+        kinesis.describe_stream_summary(StreamName=stack.change_stream_name)
+    sender = ChangeStreamSender(
+        kinesis,
+        stack.change_stream_name,
+        policy=RetryPolicy(max_attempts=max_attempts),
+        max_records_per_second=max_records_per_second,
+    )
+    options = RedriveOptions(window=window, error_code=error_code, dry_run=dry_run, again=again)
+    s3 = settings.s3()
+    objects = error_objects(s3, stack.archive_bucket_name, stack.error_prefix, since=window.since)
+    report = RedriveReport()  # filled as it goes: its counts hold also after an error or Ctrl-C
+    manifests = f"s3://{stack.archive_bucket_name}/{stack.error_prefix}redriven/"
+    settings.left_behind = lambda: (
+        f"{report.sent} record(s) sent, each listed in its manifest under {manifests}:"
+        " run redrive again to send the rest"
+        if report.sent and not dry_run
+        else ""
+    )
+    with progress_bar(description="redrive", total=len(objects), unit="object") as bar:
+
+        def advance(_: ErrorObject, report: RedriveReport) -> None:
+            bar.set_postfix(sent=report.sent, left=len(report.leftovers), refresh=False)
+            bar.update()
+
+        redrive(
+            s3,
+            sender,
+            stack.archive_bucket_name,
+            stack.error_prefix,
+            objects,
+            options=options,
+            on_object=advance,
+            report=report,
+        )
+    for left in sorted(report.leftovers, key=lambda left: (left.key, left.line or 0)):
+        click.echo(f"redrive: not re-driven: {left.where()}: {left.reason}", err=True)
+    where = f"s3://{stack.archive_bucket_name}/{stack.error_prefix}"
+    click.echo(f"redrive of {where}: {report.summary(dry_run=dry_run)}")
+    if report.leftovers:
+        raise click.ClickException(
+            f"{len(report.leftovers)} record(s) not re-driven (listed above); they stay where"
+            " they are"
+        )
 
 
 def main() -> None:

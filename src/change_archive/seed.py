@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, cast
 
-from change_archive.backfill import RetryPolicy
+from change_archive.change_stream import RetryPolicy
 from change_archive.demo_items import Item, generate_items, seed_items
 from change_archive.stack import Stack
 

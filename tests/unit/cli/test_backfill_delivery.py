@@ -14,16 +14,12 @@ import pytest
 from botocore.exceptions import ClientError
 from cli_support import MotoStack
 
-from change_archive.backfill import (
+from change_archive.backfill import Backfill, Checkpoint, Options, Target, page_stamp_us
+from change_archive.change_stream import (
     MAX_BYTES_PER_CALL,
     MAX_RECORDS_PER_CALL,
-    Backfill,
-    Checkpoint,
-    Options,
     RetryPolicy,
-    Target,
     entry_size,
-    page_stamp_us,
 )
 from change_archive.demo_items import generated_items, large_item, nested_item
 from change_archive.seed import write_items
@@ -186,7 +182,7 @@ def test_a_record_failing_every_attempt_stops_its_segment_before_the_page(
 
     # THEN it reports the failure, and the checkpoint stays after page 2 (100 items)
     assert run.totals.failed == 1
-    assert "still failing after 4 attempts (InternalFailure)" in run.totals.errors[0]
+    assert "still reported failed after 4 puts each (InternalFailure)" in run.totals.errors[0]
     saved = Checkpoint.load(tmp_path / "cp.json", moto_stack.stack.table_name, 1)
     assert saved.open[0] == {k: scan_order[99][k] for k in ("pk", "sk")}
 

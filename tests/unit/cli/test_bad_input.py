@@ -26,6 +26,8 @@ COMMANDS: dict[str, list[str]] = {
     "verify": ["verify", "--timeout", "0", "--poll-interval", "0.1"],
     "backfill": ["backfill", "--checkpoint", "{tmp}/cp.json"],
     "tail": ["tail", "--no-follow"],
+    "failures": ["failures"],
+    "redrive": ["redrive"],
 }
 
 BAD_FLAGS: dict[str, list[list[str]]] = {
@@ -53,6 +55,14 @@ BAD_FLAGS: dict[str, list[list[str]]] = {
         ["--since", "9" * 400 + "d"],
         ["--since", "soon"],
         ["--poll-interval", "nan"],
+    ],
+    "failures": [["--since", "soon"], ["--until", "9" * 400 + "d"], ["--samples", "-1"]],
+    "redrive": [
+        ["--since", "99999999d"],
+        ["--since", "1h", "--until", "2h"],
+        ["--max-records-per-second", "inf"],
+        ["--max-records-per-second", "0"],
+        ["--max-attempts", "0"],
     ],
 }
 
@@ -216,7 +226,14 @@ def _put(env: MotoStack, body: bytes) -> None:
 
 
 # Where each command meets AWS first: an unexpected error (a bug) or Ctrl-C is injected there.
-FIRST_CLIENT = {"seed": "dynamodb", "verify": "dynamodb", "backfill": "dynamodb", "tail": "s3"}
+FIRST_CLIENT = {
+    "seed": "dynamodb",
+    "verify": "dynamodb",
+    "backfill": "dynamodb",
+    "tail": "s3",
+    "failures": "s3",
+    "redrive": "kinesis",
+}
 
 
 def _raising(error: BaseException) -> Callable[[Any], Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from change_archive.backfill import RetryPolicy
+from change_archive.change_stream import RetryPolicy
 from change_archive.demo_items import generated_items
 from change_archive.seed import MAX_ITEMS_PER_BATCH_WRITE, SeedError, write_items
 
