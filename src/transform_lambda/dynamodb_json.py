@@ -106,19 +106,33 @@ def _number_slow(text: object) -> int | float | str:
     return text
 
 
+def is_strict_base64(text: str) -> bool:
+    """Whether ``text`` is base64 as an encoder writes it: the standard alphabet, length a multiple
+    of 4, padding only to complete the last group. The same answer on every Python version:
+    ``a2b_base64(strict_mode=True)`` accepts padding after a complete group (``"AAAA="``) on 3.11
+    and 3.12 and rejects it on 3.13 (the Lambda runtime); this rejects it everywhere."""
+    try:
+        binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error:
+        return False
+    # Padding is only ever "=" or "==" closing a group of 4: no "=" in third-last place.
+    return text[-1:] != "=" or (len(text) % 4 == 0 and text[-3] != "=")
+
+
 def _binary(raw: object) -> str:
     if type(raw) is not str:
         raise DynamoDBJSONError("B value must be a base64 string")
-    try:
-        binascii.a2b_base64(raw, strict_mode=True)
-    except binascii.Error:
-        raise DynamoDBJSONError("B value is not base64") from None
+    if not is_strict_base64(raw):
+        raise DynamoDBJSONError("B value is not base64")
     return raw
 
 
-def _list_of(raw: object, tag: str) -> list[Any]:
+def _set_of(raw: object, tag: str) -> list[Any]:
+    # DynamoDB never writes an empty set (a set attribute has at least one member).
     if type(raw) is not list:
         raise DynamoDBJSONError(f"{tag} value must be an array")
+    if not raw:
+        raise DynamoDBJSONError(f"{tag} value must not be empty")
     return raw
 
 
@@ -198,9 +212,11 @@ def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911
     if tag == "L":
         if depth >= MAX_NESTING_DEPTH:
             raise DynamoDBJSONError(_TOO_DEEP)
-        return _list(_list_of(raw, "L"), depth + 1)
+        if type(raw) is not list:
+            raise DynamoDBJSONError("L value must be an array")
+        return _list(raw, depth + 1)
     if tag == "SS":
-        strings = _list_of(raw, "SS")
+        strings = _set_of(raw, "SS")
         if any(type(member) is not str for member in strings):
             raise DynamoDBJSONError("SS members must be strings")
         return list(strings)
@@ -209,12 +225,12 @@ def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911
             int(member)  # number()'s first case, inlined
             if type(member) is str and len(member) < 19 and member.isdigit() and member.isascii()
             else number(member)
-            for member in _list_of(raw, "NS")
+            for member in _set_of(raw, "NS")
         ]
     if tag == "B":
         return _binary(raw)
     if tag == "BS":
-        return [_binary(member) for member in _list_of(raw, "BS")]
+        return [_binary(member) for member in _set_of(raw, "BS")]
     if tag == "NULL":
         if raw is not True:
             raise DynamoDBJSONError("NULL value must be true")
