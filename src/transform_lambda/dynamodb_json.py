@@ -60,31 +60,50 @@ def number(text: object) -> int | float | str:
       (e.g. ``"12.5"``, ``"0.1"``, ``"1E+20"``) → JSON number;
     - otherwise (more digits than a double holds, or an integer beyond 64 bits) → JSON string with
       DynamoDB's exact decimal text, so no digit is ever lost silently.
+
+    Numbers as DynamoDB writes them (plain decimals, no exponent) are decided without ``Decimal``.
     """
     if type(text) is str and text.isascii():
-        if len(text) < 19 and text.isdigit():
-            return int(text)
-        # Plain decimals ([-]digits[.digits]) are decided here; exponents go to _number_slow.
-        negative = text[:1] == "-"
-        unsigned = text[1:] if negative else text
-        # At most 15 significant digits always survive a double (DBL_DIG = 15).
-        if len(text) <= 16 and unsigned.replace(".", "", 1).isdigit():
+        if text[:1] == "-":
+            unsigned = text[1:]
+            int64_limit = _INT64_MIN_DIGITS
+        else:
+            unsigned = text
+            int64_limit = _INT64_MAX_DIGITS
+        if unsigned.isdigit():
+            # Same-length digit strings compare as their numbers do.
+            if len(unsigned) < 19 or (len(unsigned) == 19 and unsigned <= int64_limit):
+                return int(text)
+            return _long_integer(text, unsigned, int64_limit)
+        # At most 15 significant digits (DBL_DIG) always survive a double, so the shortest
+        # double is the same decimal: digits with one point, 16 characters at most.
+        if len(unsigned) <= 16 and unsigned.replace(".", "", 1).isdigit():
             double = float(text)
-            if not double.is_integer():
-                return double
+            # An integral value with at most 15 digits: int() of its double is exact.
+            return int(double) if double.is_integer() else double
         whole, _, fraction = unsigned.partition(".")
-        if (whole + fraction).isdigit():
-            whole = whole.lstrip("0")
-            fraction = fraction.rstrip("0")
-            if not fraction and len(whole) <= 19:
-                integer = int(whole) if whole else 0
-                if negative:
-                    if integer <= -INT64_MIN:
-                        return -integer
-                elif integer <= INT64_MAX:
-                    return integer
-            if len((whole + fraction).strip("0")) > _DOUBLE_MAX_DIGITS:
-                return text
+        if (whole + fraction).isdigit() and fraction.rstrip("0"):
+            digits = (whole + fraction).strip("0")
+            if len(digits) > _DOUBLE_MAX_DIGITS:
+                return text  # more significant digits than any double has
+            double = float(text)
+            if repr(double) == text:  # the shortest double is this very text
+                return double
+    return _number_slow(text)
+
+
+# The int64 range's ends as digits: a 19-digit text within it compares <= these.
+_INT64_MAX_DIGITS: Final = str(INT64_MAX)
+_INT64_MIN_DIGITS: Final = str(INT64_MIN)[1:]
+
+
+def _long_integer(text: str, unsigned: str, int64_limit: str) -> int | float | str:
+    """An integer of 19 digits or more (leading zeros included)."""
+    digits = unsigned.lstrip("0")
+    if len(digits) < 19 or (len(digits) == 19 and digits <= int64_limit):
+        return int(text)
+    if len(digits.rstrip("0")) > _DOUBLE_MAX_DIGITS:
+        return text  # beyond 64 bits and more significant digits than any double has
     return _number_slow(text)
 
 
@@ -160,6 +179,7 @@ def _map(attributes: object, depth: int) -> dict[str, PlainValue]:  # noqa: PLR0
             raw = attribute_value[tag]
         except (TypeError, ValueError, LookupError):
             tag, raw = _tag_and_value(attribute_value, _NOT_AN_OBJECT)
+        # The common tags inline, most frequent first (the same chain as in _list).
         if tag == "S":
             if type(raw) is not str:
                 raise DynamoDBJSONError("S value must be a string")
@@ -174,10 +194,20 @@ def _map(attributes: object, depth: int) -> dict[str, PlainValue]:  # noqa: PLR0
             if depth >= MAX_NESTING_DEPTH:
                 raise DynamoDBJSONError(_TOO_DEEP)
             plain[name] = _map(raw, depth + 1)
+        elif tag == "L":
+            if depth >= MAX_NESTING_DEPTH:
+                raise DynamoDBJSONError(_TOO_DEEP)
+            if type(raw) is not list:
+                raise DynamoDBJSONError("L value must be an array")
+            plain[name] = _list(raw, depth + 1)
         elif tag == "BOOL":
             if type(raw) is not bool:
                 raise DynamoDBJSONError("BOOL value must be true or false")
             plain[name] = raw
+        elif tag == "NULL":
+            if raw is not True:
+                raise DynamoDBJSONError("NULL value must be true")
+            plain[name] = None
         else:
             if type(attribute_value) is not dict:
                 tag, raw = _tag_and_value(attribute_value, _NOT_AN_OBJECT)
@@ -185,7 +215,7 @@ def _map(attributes: object, depth: int) -> dict[str, PlainValue]:  # noqa: PLR0
     return plain
 
 
-def _list(values: list[Any], depth: int) -> list[PlainValue]:
+def _list(values: list[Any], depth: int) -> list[PlainValue]:  # noqa: PLR0912 - hot loop
     plain: list[PlainValue] = []
     append = plain.append
     for attribute_value in values:
@@ -194,12 +224,33 @@ def _list(values: list[Any], depth: int) -> list[PlainValue]:
             raw = attribute_value[tag]
         except (TypeError, ValueError, LookupError):
             tag, raw = _tag_and_value(attribute_value, _NOT_A_LIST_ELEMENT)
-        if tag == "M":
+        if tag == "S":
+            if type(raw) is not str:
+                raise DynamoDBJSONError("S value must be a string")
+            append(raw)
+        elif tag == "N":
+            if type(raw) is str and len(raw) < 19 and raw.isdigit() and raw.isascii():
+                append(int(raw))
+            else:
+                append(number(raw))
+        elif tag == "M":
             if depth >= MAX_NESTING_DEPTH:
                 raise DynamoDBJSONError(_TOO_DEEP)
             append(_map(raw, depth + 1))
-        elif tag == "S" and type(raw) is str:
+        elif tag == "L":
+            if depth >= MAX_NESTING_DEPTH:
+                raise DynamoDBJSONError(_TOO_DEEP)
+            if type(raw) is not list:
+                raise DynamoDBJSONError("L value must be an array")
+            append(_list(raw, depth + 1))
+        elif tag == "BOOL":
+            if type(raw) is not bool:
+                raise DynamoDBJSONError("BOOL value must be true or false")
             append(raw)
+        elif tag == "NULL":
+            if raw is not True:
+                raise DynamoDBJSONError("NULL value must be true")
+            append(None)
         else:
             if type(attribute_value) is not dict:
                 tag, raw = _tag_and_value(attribute_value, _NOT_A_LIST_ELEMENT)
@@ -208,18 +259,13 @@ def _list(values: list[Any], depth: int) -> list[PlainValue]:
 
 
 def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911, PLR0912
-    # Tags _map and _list do not handle inline come first.
-    if tag == "L":
-        if depth >= MAX_NESTING_DEPTH:
-            raise DynamoDBJSONError(_TOO_DEEP)
-        if type(raw) is not list:
-            raise DynamoDBJSONError("L value must be an array")
-        return _list(raw, depth + 1)
+    # The tags _map and _list do not handle inline come first.
     if tag == "SS":
         strings = _set_of(raw, "SS")
-        if any(type(member) is not str for member in strings):
+        # One C-level pass over the member types (a generator would cost a Python frame each).
+        if set(map(type, strings)) != _STR_TYPE:
             raise DynamoDBJSONError("SS members must be strings")
-        return list(strings)
+        return strings
     if tag == "NS":
         return [
             int(member)  # number()'s first case, inlined
@@ -230,7 +276,16 @@ def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911
     if tag == "B":
         return _binary(raw)
     if tag == "BS":
-        return [_binary(member) for member in _set_of(raw, "BS")]
+        members = _set_of(raw, "BS")
+        for member in members:
+            _binary(member)
+        return members
+    if tag == "L":
+        if depth >= MAX_NESTING_DEPTH:
+            raise DynamoDBJSONError(_TOO_DEEP)
+        if type(raw) is not list:
+            raise DynamoDBJSONError("L value must be an array")
+        return _list(raw, depth + 1)
     if tag == "NULL":
         if raw is not True:
             raise DynamoDBJSONError("NULL value must be true")
@@ -250,3 +305,6 @@ def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911
             raise DynamoDBJSONError("BOOL value must be true or false")
         return raw
     raise DynamoDBJSONError("unknown type tag")
+
+
+_STR_TYPE: Final = {str}
