@@ -221,9 +221,12 @@ def compiled_walk_handler() -> Handler | None:
     return compiled_walk.handler_with_compiled_walk(lambda_handler)
 
 
-def _check_answers(shape: str, event: dict[str, Any]) -> None:
+def _check_answers(shape: str, event: dict[str, Any], compiled: Handler | None) -> None:
+    """Every record is answered Ok, and the compiled walk (if built) answers byte for byte alike."""
     with quiet_stdout():
         response = lambda_handler(event, None)
+        if compiled is not None and compiled(event, None) != response:
+            raise SystemExit(f"{shape}: the compiled walk's answers differ from the handler's")
     results = {record["result"] for record in response["records"]}
     if results != {"Ok"}:
         raise SystemExit(f"{shape}: the handler answered {sorted(results)}, not only Ok")
@@ -265,7 +268,7 @@ def main() -> None:
     events: dict[str, int] = {}
     for shape in shapes:
         event = maximal_event(shape=shape)
-        _check_answers(shape, event)
+        _check_answers(shape, event, compiled)
         events[shape] = len(json.dumps(event))
         timings = time_interleaved(candidates, event, args.repeats)
         median = {name: statistics.median(values) * 1000 for name, values in timings.items()}
