@@ -24,6 +24,8 @@ static PyObject *py_binary; /* dynamodb_json._binary: B values */
 
 static PyObject *walk_value(PyObject *typed, int depth);
 
+/* The number rule of dynamodb_json.number for plain decimals ([-]digits[.digits]); any other
+ * form goes to the Python number(). */
 static PyObject *number(PyObject *text) {
     if (!PyUnicode_IS_ASCII(text)) return PyObject_CallOneArg(py_number, text);
     const char *s = (const char *)PyUnicode_DATA(text); /* compact ASCII: NUL-terminated */
@@ -36,19 +38,42 @@ static PyObject *number(PyObject *text) {
         else if (c == '.' && point < 0) point = j;
         else return PyObject_CallOneArg(py_number, text);
     }
-    if (point < 0 && digits > 0 && digits <= 18) { /* fits int64 */
-        long long value = 0;
-        for (Py_ssize_t j = i; j < n; j++) value = value * 10 + (s[j] - '0');
-        return PyLong_FromLongLong(negative ? -value : value);
+    if (digits == 0 || point == i || point == n - 1) return PyObject_CallOneArg(py_number, text);
+    /* Significant digits: from the first non-zero digit to the last non-zero one. */
+    Py_ssize_t first = i, last = n - 1;
+    while (first < n && (s[first] == '0' || s[first] == '.')) first++;
+    if (point < 0) {
+        Py_ssize_t length = n - first; /* integer digits without leading zeros */
+        if (length <= 18) {
+            long long value = 0;
+            for (Py_ssize_t j = first; j < n; j++) value = value * 10 + (s[j] - '0');
+            return PyLong_FromLongLong(negative ? -value : value);
+        }
+        if (length == 19 &&
+            memcmp(s + first, negative ? "9223372036854775808" : "9223372036854775807", 19) <= 0)
+            return PyLong_FromString(s, NULL, 10);
+        while (last > first && s[last] == '0') last--;
+        if (last - first + 1 > 17) return Py_NewRef(text); /* beyond 64 bits, beyond a double */
+        return PyObject_CallOneArg(py_number, text);
     }
-    /* Digits on both sides of the point, at most 15 of them (DBL_DIG): the double is exact. */
-    if (point > i && point < n - 1 && digits <= 15) {
+    while (last > point && s[last] == '0') last--;
+    if (last == point) return PyObject_CallOneArg(py_number, text); /* integral: Python */
+    /* At most 15 digits (DBL_DIG): the double is exact. */
+    if (digits <= 15) {
         double value = PyOS_string_to_double(s, NULL, NULL);
         if (value == -1.0 && PyErr_Occurred()) return NULL;
         if (value == floor(value)) return PyLong_FromDouble(value);
         return PyFloat_FromDouble(value);
     }
-    return PyObject_CallOneArg(py_number, text);
+    Py_ssize_t significant = last - first + 1 - (first < point && point < last ? 1 : 0);
+    if (significant > 17) return Py_NewRef(text); /* more digits than any double has */
+    double value = PyOS_string_to_double(s, NULL, NULL);
+    if (value == -1.0 && PyErr_Occurred()) return NULL;
+    char *shortest = PyOS_double_to_string(value, 'r', 0, 0, NULL);
+    if (shortest == NULL) return NULL;
+    int same = strcmp(shortest, s) == 0; /* the shortest double is this very text */
+    PyMem_Free(shortest);
+    return same ? PyFloat_FromDouble(value) : PyObject_CallOneArg(py_number, text);
 }
 
 static PyObject *walk_map(PyObject *attributes, int depth) {
