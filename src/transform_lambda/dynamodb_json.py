@@ -185,9 +185,16 @@ def _map(attributes: object, depth: int) -> dict[str, PlainValue]:  # noqa: PLR0
                 raise DynamoDBJSONError("S value must be a string")
             plain[name] = raw
         elif tag == "N":
-            # Inlined first case of number(): a small non-negative integer.
-            if type(raw) is str and len(raw) < 19 and raw.isdigit() and raw.isascii():
-                plain[name] = int(raw)
+            # number()'s first cases inlined (same rule, no call): a non-negative integer or
+            # decimal of at most 15 digits.
+            if type(raw) is str and len(raw) <= 16 and raw.isascii():
+                if raw.isdigit():
+                    plain[name] = int(raw)
+                elif raw.replace(".", "", 1).isdigit():
+                    double = float(raw)
+                    plain[name] = int(double) if double.is_integer() else double
+                else:
+                    plain[name] = number(raw)
             else:
                 plain[name] = number(raw)
         elif tag == "M":
@@ -229,8 +236,14 @@ def _list(values: list[Any], depth: int) -> list[PlainValue]:  # noqa: PLR0912 -
                 raise DynamoDBJSONError("S value must be a string")
             append(raw)
         elif tag == "N":
-            if type(raw) is str and len(raw) < 19 and raw.isdigit() and raw.isascii():
-                append(int(raw))
+            if type(raw) is str and len(raw) <= 16 and raw.isascii():
+                if raw.isdigit():
+                    append(int(raw))
+                elif raw.replace(".", "", 1).isdigit():
+                    double = float(raw)
+                    append(int(double) if double.is_integer() else double)
+                else:
+                    append(number(raw))
             else:
                 append(number(raw))
         elif tag == "M":
@@ -267,12 +280,20 @@ def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911
             raise DynamoDBJSONError("SS members must be strings")
         return strings
     if tag == "NS":
-        return [
-            int(member)  # number()'s first case, inlined
-            if type(member) is str and len(member) < 19 and member.isdigit() and member.isascii()
-            else number(member)
-            for member in _set_of(raw, "NS")
-        ]
+        numbers: list[PlainValue] = []
+        append = numbers.append
+        for member in _set_of(raw, "NS"):
+            if type(member) is str and len(member) <= 16 and member.isascii():  # as in _map
+                if member.isdigit():
+                    append(int(member))
+                elif member.replace(".", "", 1).isdigit():
+                    double = float(member)
+                    append(int(double) if double.is_integer() else double)
+                else:
+                    append(number(member))
+            else:
+                append(number(member))
+        return numbers
     if tag == "B":
         return _binary(raw)
     if tag == "BS":

@@ -430,3 +430,17 @@ _number_texts = st.one_of(
 def test_numbers_match_the_reference(text: str) -> None:
     # GIVEN a number text of any form a table holds WHEN converted THEN exactly as the rule says
     assert _exactly(number(text), _reference_number(text))
+
+
+@given(st.one_of(_number_texts, _plain_decimals, st.text(".-0123456789", max_size=20)))
+def test_inlined_number_paths_agree_with_number(text: str) -> None:
+    # GIVEN any number-like text as an attribute, a list element and a set member
+    typed = {"a": {"N": text}, "l": {"L": [{"N": text}]}, "s": {"NS": [text]}}
+    # WHEN converted THEN each place (with its own inlined fast path) answers as number() does
+    try:
+        expected = number(text)
+    except DynamoDBJSONError:
+        with pytest.raises(DynamoDBJSONError):
+            item(typed)
+        return
+    assert _exactly(item(typed), {"a": expected, "l": [expected], "s": [expected]})
