@@ -136,8 +136,8 @@ package: $(VENV)/.installed ## Build dist/transform_lambda.zip (reproducible; AR
 	@$(PY) scripts/build_artifact.py --arch $(ARCH) --output $(ARTIFACT)
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Benchmark the transform on a maximal 6 MB batch against the naive way and the floor
-	@$(PY) bench/transform_bench.py
+bench: $(VENV)/.installed ## Benchmark the transform on maximal 6 MB batches of six item shapes against the naive way and the floor (BENCH_ARGS="--repeats 9 --shapes numbers,mix")
+	@$(PY) bench/transform_bench.py $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------------------------------
 # Deploy to AWS (variables from terraform/terraform.tfvars, copied from terraform.tfvars.example)

@@ -4,9 +4,11 @@ Type mapping: S → string, N → number (see :func:`number`), B → base64 stri
 L → array, M → object, BOOL → true/false, NULL → null. Any other tag, a value of the wrong JSON
 type, or nesting deeper than DynamoDB allows raises :class:`DynamoDBJSONError`.
 
-This is the transform's hot path (about 70 typed values per change record): :func:`_map` and
-:func:`_list` unpack each value's one tag once and handle the common tags (S, N, M, BOOL, L) inline;
-the rare ones go through :func:`_value`. Every value is still fully validated.
+This is the transform's hot path (70-200 typed values per change record): :func:`_map` and
+:func:`_list` unpack each value's one tag once and handle the common tags (S, N, M, L, BOOL, NULL)
+inline, with number()'s first cases (short integers and decimals) inlined too; the rare tags go
+through :func:`_value`. Every value is still fully validated. `make bench` measures it on six item
+shapes; a C version of this walk was measured and not adopted (docs/transform.md, Benchmark).
 """
 
 from __future__ import annotations
@@ -60,31 +62,50 @@ def number(text: object) -> int | float | str:
       (e.g. ``"12.5"``, ``"0.1"``, ``"1E+20"``) → JSON number;
     - otherwise (more digits than a double holds, or an integer beyond 64 bits) → JSON string with
       DynamoDB's exact decimal text, so no digit is ever lost silently.
+
+    Numbers as DynamoDB writes them (plain decimals, no exponent) are decided without ``Decimal``.
     """
     if type(text) is str and text.isascii():
-        if len(text) < 19 and text.isdigit():
-            return int(text)
-        # Plain decimals ([-]digits[.digits]) are decided here; exponents go to _number_slow.
-        negative = text[:1] == "-"
-        unsigned = text[1:] if negative else text
-        # At most 15 significant digits always survive a double (DBL_DIG = 15).
-        if len(text) <= 16 and unsigned.replace(".", "", 1).isdigit():
+        if text[:1] == "-":
+            unsigned = text[1:]
+            int64_limit = _INT64_MIN_DIGITS
+        else:
+            unsigned = text
+            int64_limit = _INT64_MAX_DIGITS
+        if unsigned.isdigit():
+            # Same-length digit strings compare as their numbers do.
+            if len(unsigned) < 19 or (len(unsigned) == 19 and unsigned <= int64_limit):
+                return int(text)
+            return _long_integer(text, unsigned, int64_limit)
+        # At most 15 significant digits (DBL_DIG) always survive a double, so the shortest
+        # double is the same decimal: digits with one point, 16 characters at most.
+        if len(unsigned) <= 16 and unsigned.replace(".", "", 1).isdigit():
             double = float(text)
-            if not double.is_integer():
-                return double
+            # An integral value with at most 15 digits: int() of its double is exact.
+            return int(double) if double.is_integer() else double
         whole, _, fraction = unsigned.partition(".")
-        if (whole + fraction).isdigit():
-            whole = whole.lstrip("0")
-            fraction = fraction.rstrip("0")
-            if not fraction and len(whole) <= 19:
-                integer = int(whole) if whole else 0
-                if negative:
-                    if integer <= -INT64_MIN:
-                        return -integer
-                elif integer <= INT64_MAX:
-                    return integer
-            if len((whole + fraction).strip("0")) > _DOUBLE_MAX_DIGITS:
-                return text
+        if (whole + fraction).isdigit() and fraction.rstrip("0"):
+            digits = (whole + fraction).strip("0")
+            if len(digits) > _DOUBLE_MAX_DIGITS:
+                return text  # more significant digits than any double has
+            double = float(text)
+            if repr(double) == text:  # the shortest double is this very text
+                return double
+    return _number_slow(text)
+
+
+# The int64 range's ends as digits: a 19-digit text within it compares <= these.
+_INT64_MAX_DIGITS: Final = str(INT64_MAX)
+_INT64_MIN_DIGITS: Final = str(INT64_MIN)[1:]
+
+
+def _long_integer(text: str, unsigned: str, int64_limit: str) -> int | float | str:
+    """An integer of 19 digits or more (leading zeros included)."""
+    digits = unsigned.lstrip("0")
+    if len(digits) < 19 or (len(digits) == 19 and digits <= int64_limit):
+        return int(text)
+    if len(digits.rstrip("0")) > _DOUBLE_MAX_DIGITS:
+        return text  # beyond 64 bits and more significant digits than any double has
     return _number_slow(text)
 
 
@@ -106,19 +127,33 @@ def _number_slow(text: object) -> int | float | str:
     return text
 
 
+def is_strict_base64(text: str) -> bool:
+    """Whether ``text`` is base64 as an encoder writes it: the standard alphabet, length a multiple
+    of 4, padding only to complete the last group. The same answer on every Python version:
+    ``a2b_base64(strict_mode=True)`` accepts padding after a complete group (``"AAAA="``) on 3.11
+    and 3.12 and rejects it on 3.13 (the Lambda runtime); this rejects it everywhere."""
+    try:
+        binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error:
+        return False
+    # Padding is only ever "=" or "==" closing a group of 4: no "=" in third-last place.
+    return text[-1:] != "=" or (len(text) % 4 == 0 and text[-3] != "=")
+
+
 def _binary(raw: object) -> str:
     if type(raw) is not str:
         raise DynamoDBJSONError("B value must be a base64 string")
-    try:
-        binascii.a2b_base64(raw, strict_mode=True)
-    except binascii.Error:
-        raise DynamoDBJSONError("B value is not base64") from None
+    if not is_strict_base64(raw):
+        raise DynamoDBJSONError("B value is not base64")
     return raw
 
 
-def _list_of(raw: object, tag: str) -> list[Any]:
+def _set_of(raw: object, tag: str) -> list[Any]:
+    # DynamoDB never writes an empty set (a set attribute has at least one member).
     if type(raw) is not list:
         raise DynamoDBJSONError(f"{tag} value must be an array")
+    if not raw:
+        raise DynamoDBJSONError(f"{tag} value must not be empty")
     return raw
 
 
@@ -146,24 +181,42 @@ def _map(attributes: object, depth: int) -> dict[str, PlainValue]:  # noqa: PLR0
             raw = attribute_value[tag]
         except (TypeError, ValueError, LookupError):
             tag, raw = _tag_and_value(attribute_value, _NOT_AN_OBJECT)
+        # The common tags inline, most frequent first (the same chain as in _list).
         if tag == "S":
             if type(raw) is not str:
                 raise DynamoDBJSONError("S value must be a string")
             plain[name] = raw
         elif tag == "N":
-            # Inlined first case of number(): a small non-negative integer.
-            if type(raw) is str and len(raw) < 19 and raw.isdigit() and raw.isascii():
-                plain[name] = int(raw)
+            # number()'s first cases inlined (same rule, no call): a non-negative integer or
+            # decimal of at most 15 digits.
+            if type(raw) is str and len(raw) <= 16 and raw.isascii():
+                if raw.isdigit():
+                    plain[name] = int(raw)
+                elif raw.replace(".", "", 1).isdigit():
+                    double = float(raw)
+                    plain[name] = int(double) if double.is_integer() else double
+                else:
+                    plain[name] = number(raw)
             else:
                 plain[name] = number(raw)
         elif tag == "M":
             if depth >= MAX_NESTING_DEPTH:
                 raise DynamoDBJSONError(_TOO_DEEP)
             plain[name] = _map(raw, depth + 1)
+        elif tag == "L":
+            if depth >= MAX_NESTING_DEPTH:
+                raise DynamoDBJSONError(_TOO_DEEP)
+            if type(raw) is not list:
+                raise DynamoDBJSONError("L value must be an array")
+            plain[name] = _list(raw, depth + 1)
         elif tag == "BOOL":
             if type(raw) is not bool:
                 raise DynamoDBJSONError("BOOL value must be true or false")
             plain[name] = raw
+        elif tag == "NULL":
+            if raw is not True:
+                raise DynamoDBJSONError("NULL value must be true")
+            plain[name] = None
         else:
             if type(attribute_value) is not dict:
                 tag, raw = _tag_and_value(attribute_value, _NOT_AN_OBJECT)
@@ -171,7 +224,7 @@ def _map(attributes: object, depth: int) -> dict[str, PlainValue]:  # noqa: PLR0
     return plain
 
 
-def _list(values: list[Any], depth: int) -> list[PlainValue]:
+def _list(values: list[Any], depth: int) -> list[PlainValue]:  # noqa: PLR0912 - hot loop
     plain: list[PlainValue] = []
     append = plain.append
     for attribute_value in values:
@@ -180,12 +233,39 @@ def _list(values: list[Any], depth: int) -> list[PlainValue]:
             raw = attribute_value[tag]
         except (TypeError, ValueError, LookupError):
             tag, raw = _tag_and_value(attribute_value, _NOT_A_LIST_ELEMENT)
-        if tag == "M":
+        if tag == "S":
+            if type(raw) is not str:
+                raise DynamoDBJSONError("S value must be a string")
+            append(raw)
+        elif tag == "N":
+            if type(raw) is str and len(raw) <= 16 and raw.isascii():
+                if raw.isdigit():
+                    append(int(raw))
+                elif raw.replace(".", "", 1).isdigit():
+                    double = float(raw)
+                    append(int(double) if double.is_integer() else double)
+                else:
+                    append(number(raw))
+            else:
+                append(number(raw))
+        elif tag == "M":
             if depth >= MAX_NESTING_DEPTH:
                 raise DynamoDBJSONError(_TOO_DEEP)
             append(_map(raw, depth + 1))
-        elif tag == "S" and type(raw) is str:
+        elif tag == "L":
+            if depth >= MAX_NESTING_DEPTH:
+                raise DynamoDBJSONError(_TOO_DEEP)
+            if type(raw) is not list:
+                raise DynamoDBJSONError("L value must be an array")
+            append(_list(raw, depth + 1))
+        elif tag == "BOOL":
+            if type(raw) is not bool:
+                raise DynamoDBJSONError("BOOL value must be true or false")
             append(raw)
+        elif tag == "NULL":
+            if raw is not True:
+                raise DynamoDBJSONError("NULL value must be true")
+            append(None)
         else:
             if type(attribute_value) is not dict:
                 tag, raw = _tag_and_value(attribute_value, _NOT_A_LIST_ELEMENT)
@@ -194,27 +274,41 @@ def _list(values: list[Any], depth: int) -> list[PlainValue]:
 
 
 def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911, PLR0912
-    # Tags _map and _list do not handle inline come first.
-    if tag == "L":
-        if depth >= MAX_NESTING_DEPTH:
-            raise DynamoDBJSONError(_TOO_DEEP)
-        return _list(_list_of(raw, "L"), depth + 1)
+    # The tags _map and _list do not handle inline come first.
     if tag == "SS":
-        strings = _list_of(raw, "SS")
-        if any(type(member) is not str for member in strings):
+        strings = _set_of(raw, "SS")
+        # One C-level pass over the member types (a generator would cost a Python frame each).
+        if set(map(type, strings)) != _STR_TYPE:
             raise DynamoDBJSONError("SS members must be strings")
-        return list(strings)
+        return strings
     if tag == "NS":
-        return [
-            int(member)  # number()'s first case, inlined
-            if type(member) is str and len(member) < 19 and member.isdigit() and member.isascii()
-            else number(member)
-            for member in _list_of(raw, "NS")
-        ]
+        numbers: list[PlainValue] = []
+        append = numbers.append
+        for member in _set_of(raw, "NS"):
+            if type(member) is str and len(member) <= 16 and member.isascii():  # as in _map
+                if member.isdigit():
+                    append(int(member))
+                elif member.replace(".", "", 1).isdigit():
+                    double = float(member)
+                    append(int(double) if double.is_integer() else double)
+                else:
+                    append(number(member))
+            else:
+                append(number(member))
+        return numbers
     if tag == "B":
         return _binary(raw)
     if tag == "BS":
-        return [_binary(member) for member in _list_of(raw, "BS")]
+        members = _set_of(raw, "BS")
+        for member in members:
+            _binary(member)
+        return members
+    if tag == "L":
+        if depth >= MAX_NESTING_DEPTH:
+            raise DynamoDBJSONError(_TOO_DEEP)
+        if type(raw) is not list:
+            raise DynamoDBJSONError("L value must be an array")
+        return _list(raw, depth + 1)
     if tag == "NULL":
         if raw is not True:
             raise DynamoDBJSONError("NULL value must be true")
@@ -234,3 +328,6 @@ def _value(tag: object, raw: object, depth: int) -> PlainValue:  # noqa: PLR0911
             raise DynamoDBJSONError("BOOL value must be true or false")
         return raw
     raise DynamoDBJSONError("unknown type tag")
+
+
+_STR_TYPE: Final = {str}

@@ -1,9 +1,14 @@
-"""DynamoDB JSON → plain JSON: every type tag, the number rule, depth and size limits."""
+"""DynamoDB JSON → plain JSON: every type tag, the number rule, depth and size limits, and
+agreement with a reference (boto3's TypeDeserializer + the number rule) on every benchmark shape."""
 
 from __future__ import annotations
 
 import base64
+import binascii
+import random
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +18,14 @@ from hypothesis import strategies as st
 from transform_lambda.dynamodb_json import (
     MAX_NESTING_DEPTH,
     DynamoDBJSONError,
+    is_strict_base64,
     item,
     number,
     value,
 )
+
+sys.path.insert(0, str(Path(__file__).parents[3] / "bench"))
+from change_batch import MIX, SHAPES, maximal_event
 
 
 @pytest.mark.parametrize(
@@ -105,6 +114,14 @@ def test_huge_exponent_does_not_build_a_huge_integer() -> None:
         {"NS": ["x"]},
         {"B": "not base64!"},
         {"BS": ["AAEC", 7]},
+        {"SS": []},  # DynamoDB never writes an empty set
+        {"NS": []},
+        {"BS": []},
+        {"B": "AAAA="},  # padding after a complete group: rejected on every Python version
+        {"B": "AAAA=="},
+        {"B": "AAAA===="},
+        {"B": "AA="},
+        {"BS": ["AAEC", "AwQ=="]},
         {"L": {"S": "x"}},
         {"L": ["bare string"]},
         {"M": ["not", "a", "map"]},
@@ -177,7 +194,11 @@ def _typed_and_plain(depth: int) -> st.SearchStrategy[tuple[Any, Any]]:
         st.booleans().map(lambda b: ({"BOOL": b}, b)),
         st.just(({"NULL": True}, None)),
         _decimals.map(lambda d: ({"N": str(d)}, d)),
-        st.lists(_texts, max_size=4, unique=True).map(lambda ss: ({"SS": ss}, ss)),
+        st.lists(_texts, min_size=1, max_size=4, unique=True).map(lambda ss: ({"SS": ss}, ss)),
+        st.lists(_decimals, min_size=1, max_size=4, unique=True).map(
+            lambda ns: ({"NS": [str(n) for n in ns]}, ns)
+        ),
+        st.lists(_binaries, min_size=1, max_size=4, unique=True).map(lambda bs: ({"BS": bs}, bs)),
     )
     if depth == 0:
         return leaves
@@ -284,3 +305,144 @@ def test_attribute_values_that_are_not_objects_are_rejected(bad: object) -> None
         item({"attr": bad})
     with pytest.raises(DynamoDBJSONError, match="must be an object"):
         item({"attr": {"L": [bad]}})
+
+
+# --- base64 of B values: one answer on every Python version -------------------------------------
+
+
+@given(st.binary(max_size=40))
+def test_base64_as_encoders_write_it_is_accepted(raw: bytes) -> None:
+    # GIVEN any bytes, base64-encoded WHEN checked THEN accepted, alone and in a set
+    text = base64.b64encode(raw).decode()
+    assert is_strict_base64(text)
+    assert value({"B": text}) == text
+    assert value({"BS": [text]}) == [text]
+
+
+@given(st.binary(max_size=40), st.integers(min_value=1, max_value=4))
+def test_excess_padding_is_rejected(raw: bytes, extra: int) -> None:
+    # GIVEN base64 with more "=" than its last group needs (accepted by a2b_base64 strict mode on
+    # Python 3.11 and 3.12, rejected on 3.13) WHEN converted THEN rejected, whatever the version
+    text = base64.b64encode(raw).decode() + "=" * extra
+    assert not is_strict_base64(text)
+    with pytest.raises(DynamoDBJSONError, match="not base64"):
+        value({"B": text})
+
+
+@given(st.text("AQw/+=", max_size=12))
+def test_strict_base64_is_strict_mode_without_excess_padding(text: str) -> None:
+    # GIVEN any short text of base64 characters WHEN checked THEN accepted exactly when strict
+    # mode accepts it and its padding only completes the last group of 4
+    try:
+        binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error:
+        assert not is_strict_base64(text)
+        return
+    padding = len(text) - len(text.rstrip("="))
+    assert is_strict_base64(text) == (len(text) % 4 == 0 and padding <= 2)
+    if sys.version_info >= (3, 13):  # AND it is the Lambda runtime's own rule
+        assert is_strict_base64(text)
+
+
+# --- agreement with the reference on every shape of the benchmark ------------------------------
+
+
+def _reference_number(text: str) -> int | float | str:
+    exact = Decimal(text)  # raises on anything that is not a decimal number
+    return _number_by_the_rule(text) if exact.is_finite() else _not_dynamodb()
+
+
+def _not_dynamodb() -> Any:
+    raise ValueError("not DynamoDB JSON")
+
+
+def _reference(typed: dict[str, Any]) -> dict[str, Any]:
+    """An image through boto3's TypeDeserializer (tag dispatch, M/L recursion), with N values by
+    the number rule, B values kept as their (checked) base64 text and sets kept in order.
+    Skips where boto3 is not installed (the per-Python transform venvs hold only the transform's
+    test dependencies)."""
+    types = pytest.importorskip("boto3.dynamodb.types")
+
+    class Reference(types.TypeDeserializer):  # type: ignore[misc,name-defined]
+        def _deserialize_n(self, value: str) -> int | float | str:
+            return _reference_number(value)
+
+        def _deserialize_b(self, value: str) -> str:
+            if base64.b64encode(base64.b64decode(value, validate=True)).decode() != value:
+                _not_dynamodb()
+            return value
+
+        def _deserialize_ns(self, value: list[str]) -> list[Any]:
+            return [self._deserialize_n(member) for member in value]
+
+        def _deserialize_ss(self, value: list[str]) -> list[str]:
+            return [self._deserialize_s(member) for member in value]
+
+        def _deserialize_bs(self, value: list[str]) -> list[str]:
+            return [self._deserialize_b(member) for member in value]
+
+    reference = Reference()
+    return {name: reference.deserialize(attribute) for name, attribute in typed.items()}
+
+
+def _exactly(plain: Any, expected: Any) -> bool:
+    """Equal, with the same JSON type at every level (1 and 1.0 and True differ)."""
+    if type(plain) is not type(expected):
+        return False
+    if isinstance(expected, list):
+        return len(plain) == len(expected) and all(map(_exactly, plain, expected))
+    if isinstance(expected, dict):
+        return plain.keys() == expected.keys() and all(
+            _exactly(plain[k], expected[k]) for k in expected
+        )
+    return bool(plain == expected)
+
+
+@given(st.sampled_from(sorted(SHAPES)), st.integers(min_value=0, max_value=2**32))
+def test_every_benchmark_shape_matches_the_reference(shape: str, seed: int) -> None:
+    # GIVEN an item of a benchmark shape (numbers, sets, nesting, large values, orders)
+    typed = SHAPES[shape](random.Random(seed), "k", 1)
+    # WHEN converted THEN it is exactly what the reference makes of it
+    assert _exactly(item(typed), _reference(typed))
+
+
+@pytest.mark.parametrize("shape", [*SHAPES, MIX])
+def test_a_batch_of_every_shape_matches_the_reference(shape: str) -> None:
+    # GIVEN a small batch of each shape the benchmark measures
+    import orjson  # noqa: PLC0415
+
+    event = maximal_event(seed=7, max_bytes=300_000, shape=shape)
+    for record in event["records"]:
+        body = orjson.loads(base64.b64decode(record["data"]))["dynamodb"]
+        # WHEN each image is converted THEN it is exactly what the reference makes of it
+        for image in ("Keys", "NewImage", "OldImage"):
+            if image in body:
+                assert _exactly(item(body[image]), _reference(body[image]))
+
+
+_number_texts = st.one_of(
+    st.from_regex(r"-?[0-9]{1,25}(\.[0-9]{1,20})?", fullmatch=True),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr).filter(lambda t: "e" not in t),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    _decimals.map(str),
+)
+
+
+@given(_number_texts)
+def test_numbers_match_the_reference(text: str) -> None:
+    # GIVEN a number text of any form a table holds WHEN converted THEN exactly as the rule says
+    assert _exactly(number(text), _reference_number(text))
+
+
+@given(st.one_of(_number_texts, _plain_decimals, st.text(".-0123456789", max_size=20)))
+def test_inlined_number_paths_agree_with_number(text: str) -> None:
+    # GIVEN any number-like text as an attribute, a list element and a set member
+    typed = {"a": {"N": text}, "l": {"L": [{"N": text}]}, "s": {"NS": [text]}}
+    # WHEN converted THEN each place (with its own inlined fast path) answers as number() does
+    try:
+        expected = number(text)
+    except DynamoDBJSONError:
+        with pytest.raises(DynamoDBJSONError):
+            item(typed)
+        return
+    assert _exactly(item(typed), {"a": expected, "l": [expected], "s": [expected]})
