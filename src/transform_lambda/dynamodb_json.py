@@ -127,17 +127,25 @@ def _number_slow(text: object) -> int | float | str:
     return text
 
 
+def strict_base64_bytes(text: str) -> bytes:
+    """The bytes of ``text``, base64 as an encoder writes it: the standard alphabet, length a
+    multiple of 4, padding only to complete the last group; ``binascii.Error`` otherwise. The same
+    answer on every Python version: ``a2b_base64(strict_mode=True)`` accepts padding after a
+    complete group (``"AAAA="``) on 3.11 and 3.12 and rejects it on 3.13 (the Lambda runtime)."""
+    raw = binascii.a2b_base64(text, strict_mode=True)
+    # Padding is only ever "=" or "==" closing a group of 4: no "=" in third-last place.
+    if text[-1:] == "=" and (len(text) % 4 or text[-3] == "="):
+        raise binascii.Error("excess base64 padding")
+    return raw
+
+
 def is_strict_base64(text: str) -> bool:
-    """Whether ``text`` is base64 as an encoder writes it: the standard alphabet, length a multiple
-    of 4, padding only to complete the last group. The same answer on every Python version:
-    ``a2b_base64(strict_mode=True)`` accepts padding after a complete group (``"AAAA="``) on 3.11
-    and 3.12 and rejects it on 3.13 (the Lambda runtime); this rejects it everywhere."""
+    """Whether ``text`` is base64 as :func:`strict_base64_bytes` reads it."""
     try:
-        binascii.a2b_base64(text, strict_mode=True)
+        strict_base64_bytes(text)
     except binascii.Error:
         return False
-    # Padding is only ever "=" or "==" closing a group of 4: no "=" in third-last place.
-    return text[-1:] != "=" or (len(text) % 4 == 0 and text[-3] != "=")
+    return True
 
 
 def _binary(raw: object) -> str:

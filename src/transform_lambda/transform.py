@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from transform_lambda import _json
 from transform_lambda.config import Config
-from transform_lambda.dynamodb_json import DynamoDBJSONError, item
+from transform_lambda.dynamodb_json import DynamoDBJSONError, item, strict_base64_bytes
 from transform_lambda.events import (
     EVENT_SOURCES,
     RECORD_FORMAT_JSON,
@@ -45,7 +45,6 @@ from transform_lambda.events import (
 RESPONSE_LIMIT_BYTES: Final = 6 * 1024 * 1024
 
 _EVENT_NAMES: Final = frozenset(EventName)
-_a2b_base64 = binascii.a2b_base64
 _b2a_base64 = binascii.b2a_base64
 
 
@@ -270,7 +269,7 @@ def answer_record(record: FirehoseRecord, config: Config) -> RecordAnswer:
         )
     try:
         try:
-            raw = _a2b_base64(data, strict_mode=True)
+            raw = strict_base64_bytes(data)
         except binascii.Error:
             raise RecordFailure("not_base64") from None
         try:

@@ -136,6 +136,25 @@ def test_bad_records_fail_alone_with_original_bytes(load_event: LoadEvent) -> No
         assert answer.record_id == record["recordId"]
 
 
+@pytest.mark.parametrize("excess", ["=", "==", "===="])
+def test_record_data_with_excess_padding_fails_on_every_python(
+    load_event: LoadEvent, excess: str
+) -> None:
+    # GIVEN a good change record whose base64 has padding after its last complete group
+    event = load_event("firehose_changes.json")
+    record = dict(event["records"][0])
+    data = base64.b64encode(base64.b64decode(record["data"])[:-1] or b"{}")
+    data = data.rstrip(b"=")
+    data += b"A" * (-len(data) % 4)  # a complete final group: any "=" after it is excess
+    record["data"] = data.decode() + excess
+    # WHEN transformed (Python 3.11 and 3.12 decode such text; 3.13, the Lambda runtime, does not)
+    outcome = transform_batch(FirehoseEvent({**event, "records": [record]}), Config())
+    # THEN the answer is the same everywhere: not base64, original data kept
+    assert [(a.result, a.reason, a.data) for a in outcome.answers] == [
+        ("ProcessingFailed", "not_base64", record["data"])
+    ]
+
+
 def _record(change: object) -> FirehoseRecord:
     data = base64.b64encode(json.dumps(change).encode()).decode()
     return FirehoseRecord({"recordId": "r1", "data": data})
