@@ -152,6 +152,7 @@ class Resolver:
         self._skipped[instance.address] = reason
 
     def resolve(self, value: Any, where: str) -> Any:
+        """`value` with every placeholder replaced; `where` (an address) keeps its own ones."""
         if isinstance(value, str) and self._pattern is not None:
             return self._pattern.sub(lambda found: self._real_value(found.group(0), where), value)
         if isinstance(value, Mapping):
@@ -161,6 +162,8 @@ class Resolver:
         return value
 
     def _real_value(self, placeholder: str, where: str) -> str:
+        if self._owners[placeholder][0].address == where:
+            return placeholder  # a data source's own computed value, among its arguments
         if placeholder in self._real:
             return str(self._real[placeholder])
         owner, attribute = self._owners[placeholder]
@@ -222,11 +225,12 @@ def up(
         try:
             _create(plan, ctx, aws, outputs, journal, log)
         except BaseException:
-            log("creation failed: deleting what was created")
-            try:
-                down(outputs, log=log)
-            except ProvisioningError as error:
-                log(str(error))
+            if journal.exists():
+                log("creation failed: deleting what was created")
+                try:
+                    down(outputs, log=log)
+                except ProvisioningError as error:
+                    log(str(error))
             raise
 
 

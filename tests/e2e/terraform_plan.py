@@ -325,7 +325,11 @@ def _tokens_in(value: Any, pattern: re.Pattern[str] | None) -> set[str]:
 def _merge(
     after: Any, unknown: Any, state: Any, foreign: set[str], pattern: re.Pattern[str] | None
 ) -> Any:
-    """The plan's known value; where unknown, the state's if it is built from a placeholder."""
+    """The plan's known value; where unknown, the state's if it is built from a placeholder.
+
+    The two runs mock separately: a value the plan knows from a data source's mock (a role's
+    assume_role_policy) is the state's, whose placeholder the data source's state holds.
+    """
     if unknown is True:
         return state if _tokens_in(state, pattern) & foreign else _OMIT
     if isinstance(after, Mapping):
@@ -352,6 +356,8 @@ def _merge(
             )
             for index, item in enumerate(after)
         ]
+    if after != state and _tokens_in(state, pattern) & foreign:
+        return state  # planned from a data source's mock value: the apply run's placeholder
     return after
 
 
