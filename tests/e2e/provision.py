@@ -35,13 +35,13 @@ from resource_types import (
     COMMON_IGNORED,
     SKIPPED,
     TYPES,
-    ArgumentError,
     Args,
+    ArgumentError,
     Call,
     Context,
     Steps,
     Wait,
-    _poll,
+    poll,
 )
 from terraform_plan import LOCALSTACK_TFVARS, REPO, Instance, PlanError, StackPlan, plan_stack
 
@@ -223,7 +223,7 @@ def up(
             raise ProvisioningError(str(error)) from error
         check(plan, ctx)
         try:
-            _create(plan, ctx, aws, outputs, journal, log)
+            _create(plan, ctx=ctx, aws=aws, outputs=outputs, journal=journal, log=log)
         except BaseException:
             if journal.exists():
                 log("creation failed: deleting what was created")
@@ -236,6 +236,7 @@ def up(
 
 def _create(
     plan: StackPlan,
+    *,
     ctx: Context,
     aws: Aws,
     outputs: Path,
@@ -267,7 +268,7 @@ def _create(
             if isinstance(step, Call):
                 responses.append(aws.call(step))
             else:
-                _poll(step.what, lambda step=step: step.ready(aws), step.timeout)
+                poll(step.what, lambda step=step: step.ready(aws), step.timeout)
         resolver.created(instance, steps.attributes(aws, responses))
     values = {
         name: {**output, "value": resolver.resolve(output.get("value"), f"output {name}")}

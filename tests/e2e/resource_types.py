@@ -74,10 +74,10 @@ class Args:
         return found[0] if found else None
 
     def unread(self, ignored: Mapping[str, str]) -> list[str]:
-        """Paths of non-null arguments neither read nor ignored (list indexes dropped for matching)."""
+        """Paths of non-null arguments neither read nor ignored (matched without list indexes)."""
         found = []
         for name, value in self._values.items():
-            if value is None or value == [] or value == {} or name in self._read:
+            if value is None or value in ([], {}) or name in self._read:
                 continue
             if _unindexed(f"{self._path}{name}") not in ignored:
                 found.append(f"{self._path}{name}")
@@ -141,7 +141,7 @@ def _compact(params: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in params.items() if value is not None}
 
 
-def _poll(what: str, ready: Callable[[], bool], timeout: float) -> None:
+def poll(what: str, ready: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not ready():
         if time.monotonic() > deadline:
@@ -171,9 +171,8 @@ def region(a: Args, ctx: Context) -> Steps:
     wanted = a["region"]
     if wanted is not None and wanted != ctx.region:
         raise ArgumentError(f"region {wanted} is not the endpoint's region {ctx.region}")
-    return Steps(
-        attributes=lambda aws, responses: {"region": ctx.region, "name": ctx.region, "id": ctx.region}
-    )
+    real = {"region": ctx.region, "name": ctx.region, "id": ctx.region}
+    return Steps(attributes=lambda aws, responses: real)
 
 
 def _one_or_list(values: list[str]) -> str | list[str]:
@@ -245,15 +244,10 @@ def policy_document(a: Args, ctx: Context) -> Steps:
 
 def s3_bucket(a: Args, ctx: Context) -> Steps:
     bucket, force_destroy, tags = a["bucket"], a["force_destroy"], _tags(a["tags"])
-    create: list[Call | Wait] = [
-        Call(
-            "s3",
-            "create_bucket",
-            {"Bucket": bucket}
-            if ctx.region == "us-east-1"
-            else {"Bucket": bucket, "CreateBucketConfiguration": {"LocationConstraint": ctx.region}},
-        )
-    ]
+    params: dict[str, Any] = {"Bucket": bucket}
+    if ctx.region != "us-east-1":  # us-east-1 takes no LocationConstraint
+        params["CreateBucketConfiguration"] = {"LocationConstraint": ctx.region}
+    create: list[Call | Wait] = [Call("s3", "create_bucket", params)]
     if tags:
         create.append(
             Call(
@@ -507,10 +501,12 @@ def kinesis_stream(a: Args, ctx: Context) -> Steps:
         ),
         Wait(
             f"stream {name} to be ACTIVE",
-            lambda aws: aws.client("kinesis").describe_stream_summary(StreamName=name)[
-                "StreamDescriptionSummary"
-            ]["StreamStatus"]
-            == "ACTIVE",
+            lambda aws: (
+                aws.client("kinesis").describe_stream_summary(StreamName=name)[
+                    "StreamDescriptionSummary"
+                ]["StreamStatus"]
+                == "ACTIVE"
+            ),
         ),
     ]
     if retention is not None and retention > 24:  # 24 h is Kinesis's default and minimum
@@ -592,10 +588,10 @@ def dynamodb_table(a: Args, ctx: Context) -> Steps:
         Call("dynamodb", "create_table", params),
         Wait(
             f"table {name} to be ACTIVE",
-            lambda aws: aws.client("dynamodb").describe_table(TableName=name)["Table"][
-                "TableStatus"
-            ]
-            == "ACTIVE",
+            lambda aws: (
+                aws.client("dynamodb").describe_table(TableName=name)["Table"]["TableStatus"]
+                == "ACTIVE"
+            ),
         ),
     ]
     recovery = a.block("point_in_time_recovery")
@@ -718,10 +714,11 @@ def log_group(a: Args, ctx: Context) -> Steps:
 
 def log_stream(a: Args, ctx: Context) -> Steps:
     name, group = a["name"], a["log_group_name"]
+    group_arn = f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{group}"
     return Steps(
         create=[Call("logs", "create_log_stream", {"logGroupName": group, "logStreamName": name})],
         attributes=lambda aws, responses: {
-            "arn": f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{group}:log-stream:{name}",
+            "arn": f"{group_arn}:log-stream:{name}",
             "id": name,
             "name": name,
         },
@@ -812,7 +809,8 @@ def lambda_function(a: Args, ctx: Context) -> Steps:
             "id": name,
             "function_name": name,
             "qualified_arn": f"{arn}:$LATEST",
-            "invoke_arn": f"arn:aws:apigateway:{ctx.region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+            "invoke_arn": f"arn:aws:apigateway:{ctx.region}:lambda:path/2015-03-31/functions/"
+            f"{arn}/invocations",
         }
 
     return Steps(
@@ -820,10 +818,10 @@ def lambda_function(a: Args, ctx: Context) -> Steps:
             Call("lambda", "create_function", params),
             Wait(
                 f"function {name} to be Active",
-                lambda aws: aws.client("lambda").get_function_configuration(FunctionName=name)[
-                    "State"
-                ]
-                == "Active",
+                lambda aws: (
+                    aws.client("lambda").get_function_configuration(FunctionName=name)["State"]
+                    == "Active"
+                ),
             ),
         ],
         attributes=attributes,
@@ -920,9 +918,7 @@ def delivery_stream(a: Args, ctx: Context) -> Steps:
     tags = _tags(a["tags"])
     if tags:
         params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-    stream_name = (
-        source["kinesis_stream_arn"].rsplit("/", 1)[-1] if source is not None else None
-    )
+    stream_name = source["kinesis_stream_arn"].rsplit("/", 1)[-1] if source is not None else None
 
     def delete(aws: Any) -> None:
         aws.client("firehose").delete_delivery_stream(
@@ -947,10 +943,12 @@ def delivery_stream(a: Args, ctx: Context) -> Steps:
             Call("firehose", "create_delivery_stream", params),
             Wait(
                 f"delivery stream {name} to be ACTIVE (LocalStack: 13-30 s)",
-                lambda aws: aws.client("firehose").describe_delivery_stream(
-                    DeliveryStreamName=name
-                )["DeliveryStreamDescription"]["DeliveryStreamStatus"]
-                == "ACTIVE",
+                lambda aws: (
+                    aws.client("firehose").describe_delivery_stream(DeliveryStreamName=name)[
+                        "DeliveryStreamDescription"
+                    ]["DeliveryStreamStatus"]
+                    == "ACTIVE"
+                ),
                 timeout=DELIVERY_STREAM_ACTIVE_TIMEOUT,
             ),
         ],
@@ -1051,7 +1049,7 @@ def dashboard(a: Args, ctx: Context) -> Steps:
     )
 
 
-_MOCKED = "computed by the data source; the plan's mock filled it, the provisioner reads the real one"
+_MOCKED = "computed by the data source: the plan holds the mock's value, the real one is read"
 
 # (mode, type) -> how to create it. Keep in the order the data flows, as terraform/main.tf.
 TYPES: dict[tuple[str, str], ResourceType] = {
@@ -1075,9 +1073,7 @@ TYPES: dict[tuple[str, str], ResourceType] = {
     ("managed", "aws_s3_bucket_public_access_block"): ResourceType(s3_public_access_block),
     ("managed", "aws_s3_bucket_ownership_controls"): ResourceType(s3_ownership_controls),
     ("managed", "aws_s3_bucket_versioning"): ResourceType(s3_versioning),
-    ("managed", "aws_s3_bucket_server_side_encryption_configuration"): ResourceType(
-        s3_encryption
-    ),
+    ("managed", "aws_s3_bucket_server_side_encryption_configuration"): ResourceType(s3_encryption),
     ("managed", "aws_s3_bucket_lifecycle_configuration"): ResourceType(s3_lifecycle),
     ("managed", "aws_s3_bucket_policy"): ResourceType(s3_bucket_policy),
     ("managed", "aws_cloudwatch_metric_alarm"): ResourceType(metric_alarm),

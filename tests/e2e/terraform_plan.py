@@ -1,7 +1,7 @@
 """What Terraform computes for the root module (terraform/), with every value it evaluates.
 
-`terraform test -json -verbose` runs the real root module against a mocked AWS provider (LocalStack's
-account and region given to its data sources) in a test file written for the run: a `plan` run
+`terraform test -json -verbose` runs the real root module against a mocked AWS provider (whose
+data sources give LocalStack's account and region) in a test file written for the run: a `plan` run
 prints the plan (`resource_changes[].change.after`: every argument Terraform evaluated, the values
 only AWS knows left unknown), then an `apply` run prints the state, where the mock has filled each
 computed attribute (ARNs, ids) with a random placeholder and the arguments built from them (an IAM
@@ -247,9 +247,7 @@ def _owners(drafts: list[Any]) -> dict[str, str]:
             if not any(_resource_address(other) in depends[address] for other in claimants)
         )
         if len(first) != 1 and len({claimants[address] for address in first}) != 1:
-            raise PlanError(
-                f"cannot tell which of {', '.join(first)} computes the value {value!r}"
-            )
+            raise PlanError(f"cannot tell which of {', '.join(first)} computes the value {value!r}")
         owners[value] = first[0]
     return owners
 
@@ -301,7 +299,7 @@ def _state_resources(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 
 
 def _resource_address(address: str) -> str:
-    """module.a.aws_x.this["k"] -> module.a.aws_x.this (depends_on names resources, not instances)."""
+    """module.a.aws_x.this["k"] -> module.a.aws_x.this (depends_on names resources)."""
     return re.sub(r"\[[^\]]*\]$", "", address)
 
 
