@@ -45,7 +45,7 @@ from resource_types import (
 )
 from terraform_plan import LOCALSTACK_TFVARS, REPO, Instance, PlanError, StackPlan, plan_stack
 
-from change_archive.aws import client
+from change_archive.aws import client, resolve_endpoint_url
 
 BUILDER = REPO / "scripts" / "build_artifact.py"
 JOURNAL_SUFFIX = ".provisioned.json"
@@ -195,6 +195,11 @@ def up(
     log: Callable[[str], None] = print,
 ) -> None:
     """Create the stack on the endpoint and write `outputs`; on failure, delete what was created."""
+    if resolve_endpoint_url() is None:
+        raise ProvisioningError(
+            "AWS_ENDPOINT_URL is not set: this makes a disposable stack on LocalStack only"
+            " (deploy to AWS with `make deploy`)"
+        )
     journal = journal_path(outputs)
     if journal.exists():
         raise ProvisioningError(
