@@ -85,11 +85,11 @@ test-terraform: ## terraform fmt -check, init -backend=false, validate and test,
 .PHONY: lint
 lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, terraform fmt, checkov, trivy, actionlint
 	@echo "+ $@"
+	@command -v $(TF) >/dev/null || \
+		{ echo "error: lint: $(TF) not found on PATH (needed for terraform fmt; install Terraform or set TF=...)" >&2; exit 1; }
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy
-	@command -v $(TF) >/dev/null || \
-		{ echo "error: lint: $(TF) not found on PATH (needed for terraform fmt; install Terraform or set TF=...)" >&2; exit 1; }
 	@$(TF) fmt -check -recursive $(TF_ROOT)
 	@$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d $(TF_ROOT)
 	@$(VENV_BIN)/trivy config --skip-check-update --quiet --exit-code 1 $(TF_ROOT)
