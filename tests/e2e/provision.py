@@ -55,6 +55,10 @@ class ProvisioningError(Exception):
     """The stack could not be created or deleted; the message says what and why."""
 
 
+class SkippedValueError(ProvisioningError):
+    """A value of an instance that is not created (its type is in SKIPPED) is needed."""
+
+
 class Aws:
     """boto3 clients for the endpoint (AWS_ENDPOINT_URL), one per service."""
 
@@ -168,7 +172,7 @@ class Resolver:
             return str(self._real[placeholder])
         owner, attribute = self._owners[placeholder]
         if owner.address in self._skipped:
-            raise ProvisioningError(
+            raise SkippedValueError(
                 f"{where} needs {owner.address}.{attribute}, which is not created:"
                 f" {self._skipped[owner.address]}"
             )
@@ -275,10 +279,14 @@ def _create(
             else:
                 poll(step.what, lambda step=step: step.ready(aws), step.timeout)
         resolver.created(instance, steps.attributes(aws, responses))
-    values = {
-        name: {**output, "value": resolver.resolve(output.get("value"), f"output {name}")}
-        for name, output in plan.outputs.items()
-    }
+    values = {}
+    for name, output in plan.outputs.items():
+        try:
+            value = resolver.resolve(output.get("value"), f"output {name}")
+        except SkippedValueError as error:
+            log(f"output {name} is null: {error}")  # Stack names the outputs it cannot do without
+            value = None
+        values[name] = {**output, "value": value}
     outputs.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
     log(f"stack up: {len(created)} resources; outputs in {outputs}")
 

@@ -52,10 +52,6 @@ class Args:
         self._read.add(name)
         return self._values.get(name)
 
-    def get(self, name: str, default: Any = None) -> Any:
-        value = self[name]
-        return default if value is None else value
-
     def blocks(self, name: str) -> list[Args]:
         """A nested block list (Terraform renders every block as a list)."""
         self._read.add(name)

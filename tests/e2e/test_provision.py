@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from provision import ProvisioningError, Resolver, check
+from provision import ProvisioningError, Resolver, SkippedValueError, check
 from resource_types import SKIPPED, Args, Call, Context, render_policy_document
 from terraform_plan import TERRAFORM_ROOT, Instance, StackPlan, plan_stack, read_plan_and_state
 
@@ -145,7 +145,7 @@ def test_placeholders_become_real_values_and_skipped_ones_fail() -> None:
     }
     # AND a value of the skipped topic stops the run, saying why
     with pytest.raises(
-        ProvisioningError, match=r"aws_sns_topic\.t\.arn, which is not created: SNS"
+        SkippedValueError, match=r"aws_sns_topic\.t\.arn, which is not created: SNS"
     ):
         resolver.resolve(["topicpl1"], "aws_cloudwatch_metric_alarm.a")
 
