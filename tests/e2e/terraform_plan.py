@@ -271,11 +271,18 @@ def _run(command: list[str], *, check: bool = True) -> subprocess.CompletedProce
     except subprocess.TimeoutExpired as error:
         raise PlanError(f"{' '.join(command[1:4])} did not finish in 600 s") from error
     if check and result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise PlanError(
-            f"{' '.join(command[1:3])} failed: {detail[-1] if detail else result.returncode}"
-        )
+        raise PlanError(f"terraform {command[2]} failed: {_error_text(result)}")
     return result
+
+
+def _error_text(result: subprocess.CompletedProcess[str]) -> str:
+    """Terraform's `Error: ...` line and the one after it (the box it draws stripped)."""
+    lines = [line.strip(" │╷╵\t") for line in (result.stderr + result.stdout).splitlines()]
+    lines = [line for line in lines if line]
+    for index, line in enumerate(lines):
+        if line.startswith("Error:"):
+            return " ".join(lines[index : index + 2])
+    return lines[-1] if lines else f"exit status {result.returncode}"
 
 
 def _schemas(state: Mapping[str, Any]) -> Any:
