@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -1045,6 +1046,54 @@ def dashboard(a: Args, ctx: Context) -> Steps:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Terraform's own terraform_data, and hashicorp/time
+# ---------------------------------------------------------------------------------------------
+
+
+def terraform_data(a: Args, ctx: Context) -> Steps:
+    """A value kept in Terraform's state only: nothing to create, its `output` is its `input`."""
+    value = a["input"]
+    return Steps(attributes=lambda aws, responses: {"output": value})
+
+
+# ---------------------------------------------------------------------------------------------
+# hashicorp/time
+# ---------------------------------------------------------------------------------------------
+
+
+def _seconds(duration: str | None) -> float:
+    """A Go duration as time_sleep takes it ("30s", "1m30s", "2h") in seconds."""
+    if not duration:
+        return 0.0
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
+    if "".join(number + unit for number, unit in parts) != duration:
+        raise ArgumentError(f"cannot read the duration {duration!r}")
+    return sum(float(number) * units[unit] for number, unit in parts)
+
+
+def time_sleep(a: Args, ctx: Context) -> Steps:
+    pause = _seconds(a["create_duration"])
+    return Steps(
+        create=[Wait(f"{pause:g} s (create_duration)", _slept(pause), timeout=pause + 1)]
+        if pause
+        else [],
+        attributes=lambda aws, responses: {"id": "slept"},
+    )
+
+
+def _slept(pause: float) -> Callable[[Any], bool]:
+    until = []
+
+    def ready(aws: Any) -> bool:
+        if not until:
+            until.append(time.monotonic() + pause)
+        return time.monotonic() >= until[0]
+
+    return ready
+
+
 _MOCKED = "computed by the data source: the plan holds the mock's value, the real one is read"
 
 # (mode, type) -> how to create it. Keep in the order the data flows, as terraform/main.tf.
@@ -1074,4 +1123,20 @@ TYPES: dict[tuple[str, str], ResourceType] = {
     ("managed", "aws_s3_bucket_policy"): ResourceType(s3_bucket_policy),
     ("managed", "aws_cloudwatch_metric_alarm"): ResourceType(metric_alarm),
     ("managed", "aws_cloudwatch_dashboard"): ResourceType(dashboard),
+    ("managed", "terraform_data"): ResourceType(
+        terraform_data,
+        {
+            "triggers_replace": "decide when Terraform replaces it; a disposable stack is never"
+            " replaced"
+        },
+    ),
+    ("managed", "time_sleep"): ResourceType(
+        time_sleep,
+        {
+            "destroy_duration": "lets a replaced delivery stream drain before it is deleted;"
+            " down deletes the whole disposable stack, there is nothing to drain into",
+            "triggers": "decide when Terraform replaces the sleep; a disposable stack is never"
+            " replaced",
+        },
+    ),
 }

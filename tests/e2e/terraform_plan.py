@@ -39,8 +39,9 @@ LOCALSTACK_ACCOUNT_ID = "000000000000"
 # Written into a hidden directory under terraform/tests/ for one run, then removed: `terraform test`
 # wants its test directory inside the module, and reads only tests/*.tftest.hcl by default, so
 # `make test-terraform` never runs it. mock_data defaults reach the data sources of every module.
+# Every other provider the configuration uses (e.g. hashicorp/time) gets a plain mock_provider.
 _TEST_FILE = """\
-mock_provider "aws" {{
+{other_mocks}mock_provider "aws" {{
   mock_data "aws_caller_identity" {{
     defaults = {{ account_id = "{account_id}" }}
   }}
@@ -105,11 +106,15 @@ def plan_stack(
     """Plan the root module with a mocked provider and read the stack it describes."""
     terraform = _terraform()
     _run([terraform, f"-chdir={root}", "init", "-backend=false", "-input=false", "-no-color"])
+    other_mocks = "".join(
+        f'mock_provider "{name}" {{}}\n\n' for name in _providers(terraform, root) if name != "aws"
+    )
     tests = root / "tests"
     with tempfile.TemporaryDirectory(prefix=".e2e-stack-", dir=tests) as directory:
         test_directory = Path(directory)
         (test_directory / "stack.tftest.hcl").write_text(
-            _TEST_FILE.format(account_id=account_id, region=region), encoding="utf-8"
+            _TEST_FILE.format(account_id=account_id, region=region, other_mocks=other_mocks),
+            encoding="utf-8",
         )
         command = [
             terraform,
@@ -173,7 +178,10 @@ def read_plan_and_state(plan: Mapping[str, Any], state: Mapping[str, Any]) -> St
             placeholders = {
                 name: value
                 for name, value in resource["values"].items()
-                if unknown.get(name) is True and isinstance(value, str) and value
+                if unknown.get(name) is True
+                and isinstance(value, str)
+                and value
+                and not _set_only(schema, name)
             }
         else:  # a data source read while planning: its computed attributes, by the schema
             placeholders = {
@@ -193,12 +201,27 @@ def read_plan_and_state(plan: Mapping[str, Any], state: Mapping[str, Any]) -> St
         if change is not None:
             after = change["change"].get("after") or {}
             unknown = change["change"].get("after_unknown") or {}
-            arguments = _merge(after, unknown, resource["values"], foreign, pattern)
+            arguments = {
+                name: value
+                for name, value in _merge(
+                    after, unknown, resource["values"], foreign, pattern
+                ).items()
+                if not _computed_only(schema, name)
+            }
+            # Unknown while planning, yet only the configuration can set it (a name made from a
+            # hash of computed values): the mocked apply's value is Terraform's.
+            arguments.update(
+                {
+                    name: resource["values"].get(name)
+                    for name, value in unknown.items()
+                    if value is True and _set_only(schema, name)
+                }
+            )
         else:
             arguments = {
                 name: value
                 for name, value in resource["values"].items()
-                if not (schema.get(name, {}).get("computed") and not schema[name].get("optional"))
+                if not _computed_only(schema, name)
             }
         referenced = {tokens[token] for token in _tokens_in(arguments, pattern) if token in foreign}
         needs = referenced | {
@@ -222,6 +245,20 @@ def read_plan_and_state(plan: Mapping[str, Any], state: Mapping[str, Any]) -> St
             name: {key: output[key] for key in ("sensitive", "type", "value") if key in output}
             for name, output in state.get("values", state).get("outputs", {}).items()
         },
+    )
+
+
+def _computed_only(schema: Mapping[str, Any], name: str) -> bool:
+    """An attribute the provider computes and the configuration cannot set (arn, output)."""
+    attribute = schema.get(name, {})
+    return bool(attribute.get("computed")) and not attribute.get("optional")
+
+
+def _set_only(schema: Mapping[str, Any], name: str) -> bool:
+    """An attribute only the configuration sets: required, or optional and never computed."""
+    attribute = schema.get(name, {})
+    return bool(attribute.get("required")) or (
+        bool(attribute.get("optional")) and not attribute.get("computed")
     )
 
 
@@ -261,6 +298,13 @@ def _terraform() -> str:
             " (set TERRAFORM, or source terraform-offline's env.sh)"
         )
     return found
+
+
+def _providers(terraform: str, root: Path) -> list[str]:
+    """Local names (hashicorp/time -> time) of the providers `terraform init` selected."""
+    result = _run([terraform, f"-chdir={root}", "version", "-json"])
+    selections = json.loads(result.stdout).get("provider_selections", {})
+    return sorted(address.rsplit("/", 1)[-1] for address in selections)
 
 
 def _run(command: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:

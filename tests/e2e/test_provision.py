@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from provision import ProvisioningError, Resolver, SkippedValueError, check
-from resource_types import SKIPPED, Args, Call, Context, render_policy_document
+from resource_types import SKIPPED, Args, Call, Context, Wait, render_policy_document
 from terraform_plan import TERRAFORM_ROOT, Instance, StackPlan, plan_stack, read_plan_and_state
 
 CTX = Context(region="us-east-1", account_id="000000000000")
@@ -270,3 +270,24 @@ def test_a_setting_of_terraform_changes_the_stack() -> None:
     assert destination["FileExtension"] == ".jsonl"
     assert destination["CompressionFormat"] == "UNCOMPRESSED"
     assert destination["BufferingHints"]["SizeInMBs"] == 5
+
+
+def test_time_sleep_waits_its_create_duration_only() -> None:
+    # GIVEN a planned time_sleep that delays only destruction
+    instance = Instance(
+        "module.delivery_stream.time_sleep.replacement_drain",
+        "managed",
+        "time_sleep",
+        {"create_duration": None, "destroy_duration": "120s", "triggers": {"name": "d"}},
+        {},
+        (),
+    )
+    # WHEN checked / THEN nothing waits at creation (down deletes the whole stack at once)
+    assert check(StackPlan(instances=(instance,), outputs={}), CTX) == {instance.address: []}
+    # AND a create_duration is waited for
+    waiting = Instance(
+        instance.address, "managed", "time_sleep", {"create_duration": "1m30s"}, {}, ()
+    )
+    (wait,) = check(StackPlan(instances=(waiting,), outputs={}), CTX)[instance.address]
+    assert isinstance(wait, Wait)
+    assert wait.what.startswith("90 s")
