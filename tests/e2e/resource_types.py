@@ -172,6 +172,17 @@ def region(a: Args, ctx: Context) -> Steps:
     return Steps(attributes=lambda aws, responses: real)
 
 
+def partition(a: Args, ctx: Context) -> Steps:
+    """LocalStack answers as the commercial partition (its ARNs are arn:aws:...)."""
+    real = {
+        "partition": "aws",
+        "id": "aws",
+        "dns_suffix": "amazonaws.com",
+        "reverse_dns_prefix": "com.amazonaws",
+    }
+    return Steps(attributes=lambda aws, responses: real)
+
+
 def _one_or_list(values: list[str]) -> str | list[str]:
     """The provider writes a one-element list as a plain string."""
     return values[0] if len(values) == 1 else values
@@ -1101,6 +1112,9 @@ TYPES: dict[tuple[str, str], ResourceType] = {
     ("data", "aws_caller_identity"): ResourceType(caller_identity, {"id": _MOCKED}),
     ("data", "aws_region"): ResourceType(
         region, {"id": _MOCKED, "name": _MOCKED, "endpoint": _MOCKED, "description": _MOCKED}
+    ),
+    ("data", "aws_partition"): ResourceType(
+        partition, {"id": _MOCKED, "dns_suffix": _MOCKED, "reverse_dns_prefix": _MOCKED}
     ),
     ("data", "aws_iam_policy_document"): ResourceType(policy_document, {"id": _MOCKED}),
     ("managed", "aws_dynamodb_table"): ResourceType(dynamodb_table),
