@@ -90,6 +90,11 @@ test-transform-pythons: ## The transform's unit and functional tests under Pytho
 			tests/unit/transform tests/functional/transform; \
 	done
 
+.PHONY: test-slow
+test-slow: $(VENV)/.installed ## The slow end-to-end tests (10,000-item backfill), deselected by `make test`; needs a stack as test-python
+	@echo "+ $@"
+	@$(PY) -m pytest -m slow tests/e2e
+
 .PHONY: test-terraform
 test-terraform: ## terraform fmt -check, init -backend=false, validate and test, in the root and every module
 	@echo "+ $@"
@@ -106,10 +111,12 @@ test-terraform: ## terraform fmt -check, init -backend=false, validate and test,
 .PHONY: lint
 lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, terraform fmt, checkov, trivy, actionlint, shellcheck
 	@echo "+ $@"
+	@command -v $(TF) >/dev/null || \
+		{ echo "error: lint: $(TF) not found on PATH (needed for terraform fmt; install Terraform or set TF=...)" >&2; exit 1; }
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy
-	@command -v $(TF) >/dev/null && $(TF) fmt -check -recursive $(TF_ROOT)
+	@$(TF) fmt -check -recursive $(TF_ROOT)
 	@$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework terraform -d $(TF_ROOT)
 	@$(VENV_BIN)/trivy config --skip-check-update --quiet --exit-code 1 $(TF_ROOT)
 	@if [ -d .github/workflows ]; then $(VENV_BIN)/actionlint; fi
@@ -193,6 +200,18 @@ localstack-logs: ## Follow LocalStack's logs
 .PHONY: localstack-test
 localstack-test: $(VENV)/.installed ## The main job: LocalStack up, package, tflocal apply until the plan is clean, end-to-end tests, down (KEEP=1 keeps it up)
 	@scripts/localstack.sh test
+
+# A disposable stack on any running LocalStack (AWS_ENDPOINT_URL), without tflocal: Terraform plans
+# terraform/ (localstack.tfvars, mocked provider), tests/e2e/provision.py creates that with boto3.
+.PHONY: e2e-stack-up
+e2e-stack-up: $(VENV)/.installed ## Create a disposable stack on LocalStack as Terraform plans it; writes OUTPUTS=FILE (terraform output -json)
+	@test -n "$(OUTPUTS)" || { echo "error: e2e-stack-up: set OUTPUTS=FILE (where the outputs JSON goes)" >&2; exit 2; }
+	@TERRAFORM=$(TF) $(PY) tests/e2e/provision.py up --outputs $(OUTPUTS)
+
+.PHONY: e2e-stack-down
+e2e-stack-down: $(VENV)/.installed ## Delete the stack `make e2e-stack-up OUTPUTS=FILE` created (reads FILE.provisioned.json)
+	@test -n "$(OUTPUTS)" || { echo "error: e2e-stack-down: set OUTPUTS=FILE (as given to e2e-stack-up)" >&2; exit 2; }
+	@TERRAFORM=$(TF) $(PY) tests/e2e/provision.py down --outputs $(OUTPUTS)
 
 # ---------------------------------------------------------------------------------------------
 # Clean

@@ -1,7 +1,4 @@
-# The one place resource names are made. change_archive.stack parses this file (python-hcl2):
-# keep `names` to literal text and the interpolations ${var.name_prefix},
-# ${replace(var.name_prefix, "<text>", "<text>")}, ${local.account_id} and ${local.region}, and
-# the layouts below to plain strings.
+# The one place resource names are made.
 locals {
   account_id = data.aws_caller_identity.current.account_id
   region     = data.aws_region.current.region

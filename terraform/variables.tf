@@ -1,11 +1,11 @@
 ################################################################################
 # General
 #
-# Every default below is a literal: change_archive.stack parses this file (python-hcl2) to build
-# the same stack with boto3 on a bare LocalStack, so there is one source of each default (the
-# modules take these settings as required inputs). Each validation rule lives in the module that
-# uses the value and is tested there (a root test cannot expect_failures a module's variable,
-# hashicorp/terraform#34951); only values no single module takes are checked here.
+# The end-to-end stack on a bare LocalStack is created from Terraform's own plan of this module
+# (tests/e2e/terraform_plan.py), so nothing here needs to be a literal. Each validation rule lives
+# in the module that uses the value and is tested there (a root test cannot expect_failures a
+# module's variable, hashicorp/terraform#34951); only values no single module takes are checked
+# here.
 ################################################################################
 
 variable "name_prefix" {

@@ -2,8 +2,9 @@
 
 (a) An applied root module (laptop with `make localstack-test`, or AWS):
     PIPELINE_TERRAFORM_OUTPUTS=<file of `terraform output -json`> or PIPELINE_TERRAFORM_DIR=<dir>.
-(b) A bare LocalStack (CI, the host LocalStack): only AWS_ENDPOINT_URL is set; the stack is
-    provisioned with boto3 from terraform/ (tests/e2e/provision.py) and deleted afterwards.
+(b) A bare LocalStack (CI, the host LocalStack): only AWS_ENDPOINT_URL is set; the stack Terraform
+    plans for terraform/ is created with boto3 (tests/e2e/provision.py, what `make e2e-stack-up`
+    runs) and deleted afterwards.
 Without either, every test here is skipped with that reason.
 """
 
@@ -20,23 +21,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: reach the helpers
 
 from latency import LATENCY_KEY
-from provision import (
-    LOCALSTACK_TFVARS,
-    TERRAFORM_ROOT,
-    build_artifact,
-    host_architecture,
-    provisioned_stack,
-    unique_name_prefix,
-    zip_check,
-)
+from provision import down, up
 
 from change_archive.aws import resolve_endpoint_url
-from change_archive.stack import RootModule, Stack
+from change_archive.stack import Stack
 
 SKIP_REASON = (
     "end-to-end: no pipeline to test. Set PIPELINE_TERRAFORM_OUTPUTS=<terraform output -json"
     " file> or PIPELINE_TERRAFORM_DIR=<applied terraform dir> for a deployed stack, or"
-    " AWS_ENDPOINT_URL=<LocalStack> to provision one with boto3"
+    " AWS_ENDPOINT_URL=<LocalStack> to provision one (terraform on PATH plans it)"
 )
 
 
@@ -68,7 +61,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 @pytest.fixture(scope="session")
 def on_localstack() -> bool:
-    """True when the endpoint is LocalStack: its Firehose differs from AWS (see the README)."""
+    """True when the endpoint is LocalStack: its Firehose differs from AWS (docs/localstack.md)."""
     return resolve_endpoint_url() is not None
 
 
@@ -80,18 +73,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     elif source == "terraform":
         yield Stack.from_terraform_dir(os.environ["PIPELINE_TERRAFORM_DIR"])
     elif source == "provision":
-        artifact_env = os.environ.get("PIPELINE_TRANSFORM_ARTIFACT")
-        if artifact_env:
-            artifact = Path(artifact_env)
-        else:
-            artifact = build_artifact(
-                tmp_path_factory.mktemp("artifact") / "transform_lambda.zip", host_architecture()
-            )
-        tfvars = LOCALSTACK_TFVARS if LOCALSTACK_TFVARS.is_file() else None
-        zip_check(
-            artifact, RootModule.load(TERRAFORM_ROOT, tfvars=tfvars).strings["transform_handler"]
-        )
-        with provisioned_stack(artifact=artifact, name_prefix=unique_name_prefix()) as created:
-            yield created
+        outputs = tmp_path_factory.mktemp("stack") / "outputs.json"
+        up(outputs)
+        try:
+            yield Stack.from_outputs_file(outputs)
+        finally:
+            down(outputs)
     else:  # collection marks these tests skipped; a direct fixture use lands here
         pytest.skip(SKIP_REASON)

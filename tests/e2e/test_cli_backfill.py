@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 from latency import LATENCY_KEY
 from test_cli_verify import outputs_file
+from waits import SETTLE_SECONDS, archive_timeout, poll_interval
 
 from change_archive.archive import ArchivedRecord, collect_changes
 from change_archive.aws import client
@@ -31,10 +32,9 @@ from change_archive.demo_items import generated_items
 from change_archive.seed import write_items
 from change_archive.stack import Stack
 
-ITEMS = int(os.environ.get("PIPELINE_E2E_BACKFILL_ITEMS", "10000"))
-LOCALSTACK_TIMEOUT = 300.0
-AWS_TIMEOUT = 900.0
-SETTLE_SECONDS = 5.0
+# Every end-to-end run backfills ITEMS; `make test-slow` (marker `slow`) also LARGE_ITEMS.
+ITEMS = 1_000
+LARGE_ITEMS = int(os.environ.get("PIPELINE_E2E_BACKFILL_ITEMS", "10000"))
 
 
 def _hash_value(record: Mapping[str, Any], stack: Stack) -> str:
@@ -42,13 +42,25 @@ def _hash_value(record: Mapping[str, Any], stack: Stack) -> str:
     return str(keys.get(stack.table_hash_key, "")) if isinstance(keys, Mapping) else ""
 
 
-@pytest.mark.slow
+@pytest.mark.parametrize(
+    "items_count",
+    [
+        pytest.param(ITEMS, id="items"),
+        pytest.param(LARGE_ITEMS, id="large", marks=pytest.mark.slow),
+    ],
+)
 def test_backfill_of_existing_items_arrives_exactly_once(
-    stack: Stack, on_localstack: bool, tmp_path: Path, request: pytest.FixtureRequest
+    stack: Stack,
+    on_localstack: bool,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    items_count: int,
 ) -> None:
-    # GIVEN ITEMS items written while the streaming destination is on
+    # GIVEN items_count items written while the streaming destination is on
     prefix = f"backfill-{uuid.uuid4().hex[:10]}"
-    items = generated_items(stack.table_hash_key, stack.table_range_key, count=ITEMS, prefix=prefix)
+    items = generated_items(
+        stack.table_hash_key, stack.table_range_key, count=items_count, prefix=prefix
+    )
     started = datetime.now(UTC)
     write_items(client("dynamodb"), stack.table_name, items)
 
@@ -91,11 +103,9 @@ def test_backfill_of_existing_items_arrives_exactly_once(
         )
 
     def complete(matched: list[ArchivedRecord]) -> bool:
-        return len(counts(matched)) >= 2 * ITEMS
+        return len(counts(matched)) >= 2 * items_count
 
-    timeout = float(
-        os.environ.get("PIPELINE_E2E_TIMEOUT", LOCALSTACK_TIMEOUT if on_localstack else AWS_TIMEOUT)
-    )
+    timeout = archive_timeout(on_localstack, backfill=True)
 
     def collect(done: Any, wait: float) -> list[ArchivedRecord]:
         return collect_changes(
@@ -105,7 +115,7 @@ def test_backfill_of_existing_items_arrives_exactly_once(
             match=ours,
             done=done,
             timeout=wait,
-            poll_interval=2.0 if on_localstack else 15.0,
+            poll_interval=poll_interval(on_localstack),
             since=started - timedelta(seconds=5),
         )
 
@@ -117,12 +127,12 @@ def test_backfill_of_existing_items_arrives_exactly_once(
     expected_keys = {str(item[stack.table_hash_key]["S"]) for item in items}
     for source in ("backfill", "stream"):
         found = {key: n for (src, event, key), n in seen.items() if src == source}
-        assert set(found) == expected_keys, f"{source}: {len(found)} of {ITEMS} items"
+        assert set(found) == expected_keys, f"{source}: {len(found)} of {items_count} items"
         assert set(found.values()) == {1}, f"{source}: duplicates {found}"
         assert {event for (src, event, _) in seen if src == source} == {"INSERT"}
 
     # the backfill record carries the item as scanned, as plain JSON
-    sample = items[ITEMS // 2]
+    sample = items[items_count // 2]
     record = next(
         m.record
         for m in matched
@@ -134,7 +144,7 @@ def test_backfill_of_existing_items_arrives_exactly_once(
     assert Decimal(str(record["new_image"]["amount"])) == Decimal(sample["amount"]["N"])
 
     request.config.stash.setdefault(LATENCY_KEY, []).append(
-        f"backfill of {ITEMS} items: pipeline backfill took {backfill_seconds:.1f} s;"
+        f"backfill of {items_count} items: pipeline backfill took {backfill_seconds:.1f} s;"
         f" all archived exactly once {archived_seconds:.1f} s after it started"
         f" ({json.dumps(result.stdout.strip().splitlines()[-1])})"
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_cli_verify import AWS_TIMEOUT, LOCALSTACK_TIMEOUT, outputs_file
+from test_cli_verify import outputs_file
+from waits import archive_timeout, poll_interval
 
 from change_archive.archive import collect_changes
 from change_archive.aws import client
@@ -27,9 +27,7 @@ def test_tail_prints_a_change_that_landed(
         key[stack.table_range_key] = {"S": "tail"}
     started = datetime.now(UTC)
     client("dynamodb").put_item(TableName=stack.table_name, Item=key)
-    timeout = float(
-        os.environ.get("PIPELINE_E2E_TIMEOUT", LOCALSTACK_TIMEOUT if on_localstack else AWS_TIMEOUT)
-    )
+    timeout = archive_timeout(on_localstack)
     found = collect_changes(
         client("s3"),
         stack.archive_bucket_name,
@@ -37,7 +35,7 @@ def test_tail_prints_a_change_that_landed(
         match=lambda r: (r.get("keys") or {}).get(stack.table_hash_key) == marker,
         done=bool,
         timeout=timeout,
-        poll_interval=1.0,
+        poll_interval=poll_interval(on_localstack),
         since=started - timedelta(seconds=5),
     )
     outputs = str(outputs_file(stack, tmp_path))

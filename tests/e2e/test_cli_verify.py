@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from click.testing import CliRunner
+from waits import archive_timeout
 
 from change_archive.cli import pipeline
 from change_archive.stack import Stack
-
-LOCALSTACK_TIMEOUT = "120"
-AWS_TIMEOUT = "600"
 
 
 def outputs_file(stack: Stack, directory: Path, **overrides: str) -> Path:
@@ -28,9 +25,7 @@ def test_verify_sees_insert_modify_remove_archived(
 ) -> None:
     # GIVEN the deployed stack's outputs
     outputs = outputs_file(stack, tmp_path)
-    timeout = os.environ.get(
-        "PIPELINE_E2E_TIMEOUT", LOCALSTACK_TIMEOUT if on_localstack else AWS_TIMEOUT
-    )
+    timeout = str(archive_timeout(on_localstack))
 
     # WHEN the operator runs verify
     result = CliRunner().invoke(

@@ -2,14 +2,13 @@
 
 One session writes every change once (module fixture `archive_run`); each test asserts one thing
 about what arrived. Assertions hold on AWS and on LocalStack 4.14; where LocalStack's Firehose
-differs (README "Known LocalStack differences"), the test branches on `on_localstack` explicitly.
+differs (docs/localstack.md), the test branches on `on_localstack` explicitly.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 import uuid
 from collections import Counter
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 from latency import LATENCY_KEY, summary
+from waits import AWS_POLL_INTERVAL, SETTLE_SECONDS, archive_timeout, poll_interval
 
 from change_archive import backfill, demo_items
 from change_archive.archive import (
@@ -31,12 +31,6 @@ from change_archive.archive import (
 )
 from change_archive.aws import client
 from change_archive.stack import Stack
-
-# Bounded waits: LocalStack writes each batch before the call returns (seconds); AWS buffers for
-# delivery_processor_buffer_interval + delivery_buffering_interval (60 s + 60 s by default).
-LOCALSTACK_TIMEOUT = 120.0
-AWS_TIMEOUT = 600.0
-SETTLE_SECONDS = 5.0  # after everything arrived, look once more for late duplicates
 
 
 @dataclass
@@ -136,9 +130,7 @@ def archive_run(stack: Stack, on_localstack: bool, request: pytest.FixtureReques
     client("kinesis").put_record(
         StreamName=stack.change_stream_name, Data=bad, PartitionKey=f"bad-{run_id}"
     )
-    timeout = float(
-        os.environ.get("PIPELINE_E2E_TIMEOUT", LOCALSTACK_TIMEOUT if on_localstack else AWS_TIMEOUT)
-    )
+    timeout = archive_timeout(on_localstack)
     s3 = client("s3")
     expected = Counter((c.event_name, json.dumps(c.keys, sort_keys=True)) for c in changes)
     since = started - timedelta(seconds=5)  # S3 and local clocks may differ slightly
@@ -159,7 +151,7 @@ def archive_run(stack: Stack, on_localstack: bool, request: pytest.FixtureReques
             match=lambda record: _is_ours(record, stack, run_id),
             done=done,
             timeout=wait,
-            poll_interval=1.0 if on_localstack else 10.0,
+            poll_interval=poll_interval(on_localstack),
             since=since,
         )
 
@@ -185,7 +177,7 @@ def _collect_error_records(
         match=lambda record: record.get("rawData") == encoded,
         done=lambda matched: len(matched) > 0,
         timeout=timeout,
-        poll_interval=10.0,
+        poll_interval=AWS_POLL_INTERVAL,  # only on AWS: LocalStack writes no error objects
         since=since,
     )
 

@@ -179,13 +179,6 @@ def test_outputs_table_matches_outputs(module: Path) -> None:
     assert not problems, f"{module.name}/README.md Outputs drifted:\n" + "\n".join(problems)
 
 
-def test_every_module_is_checked() -> None:
-    # GIVEN the module directories on disk / WHEN listed / THEN each one (and the root) is covered
-    on_disk = {path.parent for path in TERRAFORM.glob("modules/*/variables.tf")}
-    assert on_disk
-    assert on_disk | {TERRAFORM} == set(MODULE_DIRS)
-
-
 SAMPLE = """# sample
 
 ## Inputs
