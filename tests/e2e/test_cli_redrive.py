@@ -11,7 +11,6 @@ on a deployed stack only the test's objects are read.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import uuid
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import waits
 from click.testing import CliRunner, Result
 from test_cli_verify import outputs_file
 
@@ -34,9 +34,6 @@ from change_archive.stack import Stack
 sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: the shared error-object builder
 from error_objects import error_line, error_object
 
-LOCALSTACK_TIMEOUT = 300.0
-AWS_TIMEOUT = 900.0
-SETTLE_SECONDS = 5.0
 RECORDS_PER_OBJECT = 5
 
 
@@ -135,9 +132,7 @@ def test_redrive_delivers_error_records_to_the_archive_exactly_once(
     def complete(matched: list[ArchivedRecord]) -> bool:
         return len({m.record["event_id"] for m in matched}) >= 2 * RECORDS_PER_OBJECT
 
-    timeout = float(
-        os.environ.get("PIPELINE_E2E_TIMEOUT", LOCALSTACK_TIMEOUT if on_localstack else AWS_TIMEOUT)
-    )
+    timeout = waits.archive_timeout(on_localstack, backfill=True)
 
     def collect(done: Any, wait: float) -> list[ArchivedRecord]:
         return collect_changes(
@@ -147,7 +142,7 @@ def test_redrive_delivers_error_records_to_the_archive_exactly_once(
             match=ours,
             done=done,
             timeout=wait,
-            poll_interval=2.0 if on_localstack else 15.0,
+            poll_interval=waits.poll_interval(on_localstack),
             since=started - timedelta(seconds=5),
         )
 
@@ -163,7 +158,7 @@ def test_redrive_delivers_error_records_to_the_archive_exactly_once(
     # THEN nothing is sent, the same line is still listed, and no change arrived twice
     assert second.exit_code == 1, second.output
     assert f"sent 0, already sent {2 * RECORDS_PER_OBJECT}," in second.stdout
-    time.sleep(SETTLE_SECONDS)
+    time.sleep(waits.SETTLE_SECONDS)
     matched = collect(lambda _: True, 0)
     seen = Counter(m.record["event_id"] for m in matched)
     assert set(seen) == {f"{run}-{n:03d}" for n in range(2 * RECORDS_PER_OBJECT)}
