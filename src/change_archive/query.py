@@ -399,9 +399,7 @@ class ChangeArchive:
         self._create_views()
         return self.report
 
-    def _insert(
-        self, files: Sequence[ArchiveFile], warn: Callable[[str], None]
-    ) -> list[BadLine]:
+    def _insert(self, files: Sequence[ArchiveFile], warn: Callable[[str], None]) -> list[BadLine]:
         """Insert every readable object; return the unreadable ones."""
         unreadable: list[BadLine] = []
         for compressed in (True, False):
@@ -544,7 +542,7 @@ def write_state(
     archive: ChangeArchive,
     state_sql: str,
     output_format: str,
-    out: Callable[[str], None],
+    out: Callable[[str], object],
     *,
     path: Path | None = None,
     batch: int = 10_000,

@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
+from change_archive.archive import ArchiveError
+
 SQL_PACKAGE: Final = "change_archive.sql"
 # src/change_archive/query_sql.py -> repository root
 REPOSITORY_SQL_DIR: Final = (
@@ -25,7 +27,7 @@ REPOSITORY_SQL_DIR: Final = (
 _PLACEHOLDER: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class QuerySQLError(RuntimeError):
+class QuerySQLError(ArchiveError):
     """The SQL files cannot be found or a template lacks a value."""
 
 

@@ -104,7 +104,9 @@ def write_archive(
     number = 0
     while index < len(lines):
         size = rng.randint(1, 5)
-        chunk = list(zip(deliveries[index : index + size], lines[index : index + size], strict=True))
+        chunk = list(
+            zip(deliveries[index : index + size], lines[index : index + size], strict=True)
+        )
         index += size
         # An object holds the lines of one partition: split the chunk by partition.
         groups: dict[str, list[bytes]] = {}

@@ -10,19 +10,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from change_archive.query import ChangeArchive, epoch_us, local_archive_files
 from archive_builder import (
     Delivery,
     change_record,
     from_epoch_us,
     write_archive,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from change_archive.query import ChangeArchive, epoch_us, local_archive_files
 from transform_lambda.dynamodb_json import item
 
-START_US = 1_795_687_200_000_000  # 2026-11-27T07:20:00Z
+START_US = 1_795_687_200_000_000  # 2026-11-26T10:00:00Z
 MAX_LATENESS = timedelta(hours=2)
 
 VALUES = st.one_of(
@@ -65,10 +65,10 @@ def history(operations: list[list[tuple[str, int, str, dict[str, Any]]]]) -> lis
     for key_index, ops in enumerate(operations):
         now = START_US + key_index * 1_234_567
         image: dict[str, Any] | None = None
-        for version, (kind, gap, precision, value) in enumerate(ops):
+        for version, (asked, gap, precision, value) in enumerate(ops):
             now += gap
-            if kind in ("remove", "ttl", "backfill") and image is None:
-                kind = "put"
+            # Nothing to remove or back fill while the item is absent: write it instead.
+            kind = "put" if asked in ("remove", "ttl", "backfill") and image is None else asked
             if kind == "put":
                 image = {**key_of(key_index), "v": value, "version": {"N": str(version)}}
             elif kind in ("remove", "ttl"):
@@ -120,7 +120,9 @@ def deliveries_of(
         if rng.random() < 0.2:  # the record reaches the stream twice: a later sequence number
             extra_sequence += 1
             later = arrival + timedelta(seconds=rng.randint(0, 60))
-            deliveries.append(Delivery(record, str(extra_sequence), min(later, arrival + MAX_LATENESS)))
+            deliveries.append(
+                Delivery(record, str(extra_sequence), min(later, arrival + MAX_LATENESS))
+            )
     rng.shuffle(deliveries)
     return deliveries
 
@@ -129,9 +131,7 @@ def model_state(changes: list[Change], as_of_us: int) -> list[str]:
     """The items as of ``as_of_us``: per key, the last change by (event time, live over backfill,
     sequence number) with event time <= as_of_us, unless it removed the item."""
     latest: dict[int, Change] = {}
-    for change in sorted(
-        changes, key=lambda c: (c.event_time_us, not c.backfill, c.sequence)
-    ):
+    for change in sorted(changes, key=lambda c: (c.event_time_us, not c.backfill, c.sequence)):
         if change.event_time_us <= as_of_us:
             latest[change.key_index] = change
     return sorted(
@@ -145,7 +145,9 @@ def archive_state(archive: ChangeArchive, as_of_us: int) -> list[str]:
     sql = archive.state_sql(from_epoch_us(as_of_us))
     return sorted(
         json.dumps(json.loads(image), sort_keys=True)
-        for (image,) in archive.execute(f"SELECT CAST(new_image AS VARCHAR) FROM ({sql})").fetchall()
+        for (image,) in archive.execute(
+            f"SELECT CAST(new_image AS VARCHAR) FROM ({sql})"
+        ).fetchall()
     )
 
 
@@ -171,7 +173,10 @@ def test_state_as_of_any_time_equals_the_model(
     changes = history(operations)
     root = tmp_path_factory.mktemp("archive")
     write_archive(
-        root, deliveries_of(changes, operations, rng), rng, dynamic_partitioning=dynamic_partitioning
+        root,
+        deliveries_of(changes, operations, rng),
+        rng,
+        dynamic_partitioning=dynamic_partitioning,
     )
     times = sorted({c.event_time_us + delta for c in changes for delta in (-1, 0, 1)})
     times += [START_US - 1, max(times) + 10**9]
@@ -190,9 +195,7 @@ def test_state_as_of_any_time_equals_the_model(
         work = tmp_path_factory.mktemp("duckdb")
         archive = ChangeArchive(work, threads=1)
         try:
-            files = local_archive_files(
-                root, until=from_epoch_us(as_of_us), lateness=MAX_LATENESS
-            )
+            files = local_archive_files(root, until=from_epoch_us(as_of_us), lateness=MAX_LATENESS)
             archive.load(files)
             assert archive_state(archive, as_of_us) == model_state(changes, as_of_us)
         finally:
@@ -209,8 +212,9 @@ def test_forty_digit_number_comes_back_digit_for_digit(tmp_path: Path) -> None:
     digits = "1234567890123456789012345678901234567890"
     change = Change(0, START_US, START_US, False, 1000, {**key_of(0), "v": {"N": digits}})
     root = tmp_path / "archive"
-    write_archive(root, deliveries_of([change], [[("put", 1, "us", {})]], random.Random(1)),
-                  random.Random(1))
+    write_archive(
+        root, deliveries_of([change], [[("put", 1, "us", {})]], random.Random(1)), random.Random(1)
+    )
     archive = ChangeArchive(tmp_path, threads=1)
     try:
         archive.load(local_archive_files(root))
