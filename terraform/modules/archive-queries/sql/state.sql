@@ -1,6 +1,6 @@
 -- The table's items: per item_key the change with the greatest change_order, unless it is a REMOVE
--- (TTL deletes included). Template value as_of_filter: empty (latest_state) or a bound on
--- event_time_us ("WHERE event_time_us <= ?": the state as of a time, µs since the epoch).
+-- (TTL deletes included). Template value as_of_filter: empty (latest_state), or a WHERE clause
+-- bounding event_time_us, µs since the epoch (the state as of a time).
 SELECT
   item_key,
   keys,
