@@ -109,8 +109,9 @@ package: $(VENV)/.installed ## Build dist/transform_lambda.zip (reproducible; AR
 	@$(PY) scripts/build_artifact.py --arch $(ARCH) --output $(ARTIFACT)
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Benchmark the transform on a maximal 6 MB batch against the naive way and the floor
+bench: $(VENV)/.installed ## Benchmark the transform (maximal 6 MB batch) and the state reduction (1,000,000 change lines, DuckDB vs plain Python)
 	@$(PY) bench/transform_bench.py
+	@$(PY) bench/state_bench.py
 
 # ---------------------------------------------------------------------------------------------
 # Deploy to AWS (variables from terraform/terraform.tfvars, copied from terraform.tfvars.example)
