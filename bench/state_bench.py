@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from change_archive.query import ChangeArchive, local_archive_files, write_state  # noqa: E402
+from change_archive.query import ChangeArchive, local_archive_files, write_state
 
 LINES_PER_OBJECT = 10_000
 CHANGES_PER_ITEM = 10
@@ -129,7 +129,7 @@ def run_one(way: str, root: Path) -> None:
 
 
 def measure(way: str, root: Path) -> dict[str, float]:
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - this interpreter running this file
         [sys.executable, __file__, "--run", way, str(root)],
         check=True,
         capture_output=True,
@@ -158,9 +158,8 @@ def main() -> None:
             (f"DuckDB ({MEMORY_LIMIT})", arguments.lines, measure("duckdb", full)),
             (f"DuckDB ({MEMORY_LIMIT})", arguments.lines // 4, measure("duckdb", quarter)),
         ]
-    print(
-        f"{'reduction':<18} {'lines':>10} {'items':>9} {'seconds':>8} {'lines/s':>11} {'peak MB':>8}"
-    )
+    header = ("reduction", "lines", "items", "seconds", "lines/s", "peak MB")
+    print("{:<18} {:>10} {:>9} {:>8} {:>11} {:>8}".format(*header))
     for name, lines, figures in rows:
         print(
             f"{name:<18} {lines:>10,} {int(figures['items']):>9,} {figures['seconds']:>8.2f}"
