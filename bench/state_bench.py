@@ -28,7 +28,7 @@ from change_archive.query import ChangeArchive, local_archive_files, write_state
 LINES_PER_OBJECT = 10_000
 CHANGES_PER_ITEM = 10
 START_US = 1_795_764_000_000_000
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "512MB"
 
 
 def make_archive(root: Path, lines: int, seed: int = 1) -> None:

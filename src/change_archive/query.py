@@ -89,7 +89,8 @@ _VALID_LINE: Final = f"""(
   AND (sequence_number IS NULL OR regexp_full_match(sequence_number, '{_SEQUENCE_NUMBER.pattern}'))
   AND (item_key IS NULL OR item_key <> '')
   AND (event_time_us IS NULL OR event_time_us >= 0)
-  AND (change_order IS NULL OR regexp_full_match(change_order, '{_CHANGE_ORDER.pattern}'))
+  AND (change_order IS NULL
+       OR (length(change_order) = 147 AND ltrim(change_order, '0123456789') = ''))
 )"""
 
 
@@ -398,7 +399,8 @@ class ChangeArchive:
                 " nothing was computed from it: fix or remove them, or pass --skip-bad to leave"
                 " them out"
             )
-        connection.execute(f"DELETE FROM changes WHERE NOT coalesce({_VALID_LINE}, false)")
+        if self.report.bad_count:
+            connection.execute(f"DELETE FROM changes WHERE NOT coalesce({_VALID_LINE}, false)")
         self.report.lines = int(_scalar(connection, "SELECT count(*) FROM changes"))
         self._create_views()
         return self.report
