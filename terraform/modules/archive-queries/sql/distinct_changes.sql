@@ -21,7 +21,7 @@ SELECT
 FROM (
   SELECT
     *,
-    row_number() OVER (PARTITION BY event_id ORDER BY change_order) AS copy_number
+    row_number() OVER (PARTITION BY event_id ORDER BY event_time_us, change_order) AS copy_number
   FROM ${change_log}
 ) AS copies
 WHERE copy_number = 1

@@ -14,7 +14,7 @@ SELECT
 FROM (
   SELECT
     *,
-    row_number() OVER (PARTITION BY item_key ORDER BY change_order DESC) AS recency
+    row_number() OVER (PARTITION BY item_key ORDER BY event_time_us DESC, change_order DESC) AS recency
   FROM ${distinct_changes}
   ${as_of_filter}
 ) AS ranked
