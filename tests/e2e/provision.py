@@ -66,6 +66,7 @@ IGNORED_VARIABLES = {
     "enable_alarm_topic": "monitoring is not part of the data path",
     "enable_dashboard": "monitoring is not part of the data path",
     "enable_archive_catalog": "the catalog is metadata only; LocalStack community has no Glue",
+    "enable_archive_queries": "LocalStack community has no Athena; pipeline state reads the archive",
     "alarm_topic_kms_key_id": "monitoring is not part of the data path",
     "alarm_actions": "monitoring is not part of the data path",
     "alarm_iterator_age_threshold_ms": "monitoring is not part of the data path",
@@ -96,6 +97,8 @@ IGNORED_NAMES = {
     "dashboard": "monitoring is not part of the data path",
     "catalog_database": "the catalog is metadata only; LocalStack community has no Glue",
     "catalog_table": "the catalog is metadata only; LocalStack community has no Glue",
+    "athena_workgroup": "LocalStack community has no Athena",
+    "athena_results_bucket": "Athena's results bucket: LocalStack community has no Athena",
 }
 USED_STRINGS = frozenset(
     {
