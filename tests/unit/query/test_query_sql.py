@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import duckdb
+import hcl2
 import pytest
 import sqlglot
 
@@ -165,3 +166,11 @@ def test_an_installed_wheel_reads_the_sql_as_package_data(tmp_path: Path) -> Non
         check=True,
         timeout=120,
     )
+
+
+def test_localstack_switches_the_athena_queries_off() -> None:
+    # GIVEN localstack.tfvars (LocalStack community: no Athena, no Glue) WHEN read
+    settings = hcl2.loads((REPO / "terraform/localstack.tfvars").read_text())
+    # THEN the queries and the catalog they need are off
+    assert settings["enable_archive_queries"] is False
+    assert settings["enable_archive_catalog"] is False
