@@ -321,17 +321,19 @@ def object_problems(file: ArchiveFile) -> list[BadLine]:
 
 
 def _read_json_sql(compression: str) -> str:
-    """Every line of the files bound as ``$paths``, as the columns of ``changes``.
+    """Every line of the files bound as ``$paths``: the columns of ``changes``, and ``bad_in``,
+    the file's name when the line is not a usable archive record (else null).
 
     ``ignore_errors``: a line that is not JSON becomes a row of nulls (flagged by ``_VALID_LINE``)
     instead of stopping the read; no hive partitioning: partitions are not columns of a line.
     """
     columns = ", ".join(f"{name}: '{kind}'" for name, kind in LINE_COLUMNS.items())
     return (
-        f"SELECT {', '.join(LINE_COLUMNS)}, filename FROM read_json($paths,"
-        f" format = 'newline_delimited', columns = {{{columns}}}, compression = '{compression}',"
-        " filename = true, hive_partitioning = false, ignore_errors = true,"
-        f" maximum_object_size = {_MAX_LINE_BYTES})"
+        f"SELECT {', '.join(LINE_COLUMNS)},"
+        f" CASE WHEN coalesce({_VALID_LINE}, false) THEN NULL ELSE filename END AS bad_in"
+        f" FROM read_json($paths, format = 'newline_delimited', columns = {{{columns}}},"
+        f" compression = '{compression}', filename = true, hive_partitioning = false,"
+        f" ignore_errors = true, maximum_object_size = {_MAX_LINE_BYTES})"
     )
 
 
@@ -378,12 +380,12 @@ class ChangeArchive:
         connection = self.connection
         by_path = {str(file.path): file for file in files}
         columns = ", ".join(f"{name} {kind}" for name, kind in LINE_COLUMNS.items())
-        connection.execute(f"CREATE OR REPLACE TABLE changes ({columns}, filename VARCHAR)")
-        unreadable = self._insert(files, warn)
+        connection.execute(f"CREATE OR REPLACE TABLE archive_lines ({columns}, bad_in VARCHAR)")
+        total, unreadable = self._insert(files)
         self.report.objects = len(files)
         flagged = connection.execute(
-            f"SELECT filename, count(*) FROM changes WHERE NOT coalesce({_VALID_LINE}, false)"
-            " GROUP BY filename ORDER BY filename"
+            "SELECT bad_in, count(*) FROM archive_lines WHERE bad_in IS NOT NULL"
+            " GROUP BY bad_in ORDER BY bad_in"
         ).fetchall()
         bad = list(unreadable)
         for filename, count in flagged:
@@ -391,30 +393,34 @@ class ChangeArchive:
             bad.extend(problems or [BadLine(by_path[filename].key, None, f"{count} bad line(s)")])
         for problem in bad:
             warn(f"bad archive line: {problem}")
+        bad_lines = sum(count for _, count in flagged)
         self.report.bad = bad
-        self.report.bad_count = len(unreadable) + sum(count for _, count in flagged)
+        self.report.bad_count = len(unreadable) + bad_lines
         if self.report.bad_count and not skip_bad:
             raise QueryError(
                 f"{self.report.bad_count} bad line(s) or object(s) in the archive (listed above);"
                 " nothing was computed from it: fix or remove them, or pass --skip-bad to leave"
                 " them out"
             )
-        if self.report.bad_count:
-            connection.execute(f"DELETE FROM changes WHERE NOT coalesce({_VALID_LINE}, false)")
-        self.report.lines = int(_scalar(connection, "SELECT count(*) FROM changes"))
+        self.report.lines = total - bad_lines
+        connection.execute(
+            f"CREATE OR REPLACE VIEW changes AS SELECT {', '.join(LINE_COLUMNS)}"
+            " FROM archive_lines WHERE bad_in IS NULL"
+        )
         self._create_views()
         return self.report
 
-    def _insert(self, files: Sequence[ArchiveFile], warn: Callable[[str], None]) -> list[BadLine]:
-        """Insert every readable object; return the unreadable ones."""
+    def _insert(self, files: Sequence[ArchiveFile]) -> tuple[int, list[BadLine]]:
+        """Insert every line of every readable object; return (lines, the unreadable objects)."""
+        total = 0
         unreadable: list[BadLine] = []
         for compressed in (True, False):
             paths = [str(file.path) for file in files if file.compressed is compressed]
             if not paths:
                 continue
-            sql = "INSERT INTO changes " + _read_json_sql("gzip" if compressed else "none")
+            sql = "INSERT INTO archive_lines " + _read_json_sql("gzip" if compressed else "none")
             try:
-                self.connection.execute(sql, {"paths": paths})
+                total += int(_scalar_of(self.connection.execute(sql, {"paths": paths})))
             except duckdb.Error:
                 # An object DuckDB cannot decompress: find it (and any like it), read the rest.
                 broken = [
@@ -434,9 +440,8 @@ class ChangeArchive:
                     if file.compressed is compressed and file.key not in keys
                 ]
                 if readable:
-                    self.connection.execute(sql, {"paths": readable})
-        del warn
-        return unreadable
+                    total += int(_scalar_of(self.connection.execute(sql, {"paths": readable})))
+        return total, unreadable
 
     def _create_views(self) -> None:
         derived = read_sql("item_key_duckdb").strip()
@@ -494,9 +499,9 @@ class ChangeArchive:
             raise QueryError(f"SQL failed: {_first_line(error)}") from None
 
 
-def _scalar(connection: duckdb.DuckDBPyConnection, sql: str) -> Any:
-    row = connection.execute(sql).fetchone()
-    return None if row is None else row[0]
+def _scalar_of(result: duckdb.DuckDBPyConnection) -> Any:
+    row = result.fetchone()
+    return 0 if row is None else row[0]
 
 
 def _literal(text: str) -> str:
