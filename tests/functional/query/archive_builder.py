@@ -90,16 +90,43 @@ def archive_lines(deliveries: list[Delivery]) -> list[bytes]:
     return lines
 
 
+def with_ordering_fields(delivery: Delivery, line: bytes) -> bytes:
+    """The line as the transform writes it from issue 9 on: with item_key, event_time_us and
+    change_order (the definitions of HELPERS.md, written here independently of the readers)."""
+    record = json.loads(line)
+    body = delivery.change["dynamodb"]
+    parts = []
+    for name in sorted(body["Keys"]):
+        ((kind, value),) = body["Keys"][name].items()
+        token = value if kind == "N" else json.dumps(value, ensure_ascii=False)
+        parts.append(json.dumps(name, ensure_ascii=False) + ":" + token)
+    epoch = body["ApproximateCreationDateTime"]
+    event_time_us = (
+        epoch * 1_000_000 if epoch < 10**11 else epoch * 1000 if epoch < 10**14 else epoch
+    )
+    rank = "0" if record["change_source"] == "backfill" else "1"
+    record["item_key"] = "{" + ",".join(parts) + "}"
+    record["event_time_us"] = event_time_us
+    record["change_order"] = f"{event_time_us:017d}{rank}{record['sequence_number'] or '':0>129}"
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
 def write_archive(
     root: Path,
     deliveries: list[Delivery],
     rng: random.Random,
     *,
     dynamic_partitioning: bool = False,
+    new_lines: float = 0.0,
 ) -> None:
     """Write the deliveries' archive lines, in delivery order, as objects of 1-5 lines each,
-    gzip or plain at random, under their arrival hour (or table=/date= of the event)."""
-    lines = archive_lines(deliveries)
+    gzip or plain at random, under their arrival hour (or table=/date= of the event). A share
+    ``new_lines`` of the lines carries the ordering fields; the others are lines as written before
+    them."""
+    lines = [
+        with_ordering_fields(delivery, line) if rng.random() < new_lines else line
+        for delivery, line in zip(deliveries, archive_lines(deliveries), strict=True)
+    ]
     index = 0
     number = 0
     while index < len(lines):

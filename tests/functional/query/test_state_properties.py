@@ -161,14 +161,17 @@ def archive_state(archive: ChangeArchive, as_of_us: int) -> list[str]:
     operations=st.lists(st.lists(OPERATION, min_size=1, max_size=8), min_size=1, max_size=4),
     seed=st.integers(0, 2**32 - 1),
     dynamic_partitioning=st.booleans(),
+    new_lines=st.sampled_from([0.0, 0.5, 1.0]),
 )
 def test_state_as_of_any_time_equals_the_model(
     tmp_path_factory: Any,
     operations: list[list[Any]],
     seed: int,
     dynamic_partitioning: bool,
+    new_lines: float,
 ) -> None:
-    # GIVEN random histories archived through the real transform, shuffled and duplicated
+    # GIVEN random histories archived through the real transform, shuffled and duplicated; lines
+    # with the ordering fields, lines from before them (derived by the readers), or a mix
     rng = random.Random(seed)
     changes = history(operations)
     root = tmp_path_factory.mktemp("archive")
@@ -177,6 +180,7 @@ def test_state_as_of_any_time_equals_the_model(
         deliveries_of(changes, operations, rng),
         rng,
         dynamic_partitioning=dynamic_partitioning,
+        new_lines=new_lines,
     )
     times = sorted({c.event_time_us + delta for c in changes for delta in (-1, 0, 1)})
     times += [START_US - 1, max(times) + 10**9]
