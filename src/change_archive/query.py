@@ -450,9 +450,7 @@ class ChangeArchive:
                 "change_log", {"changes_table": "changes", "derived_item_key": derived}
             ),
             "distinct_changes": view_sql("distinct_changes", {"change_log": "change_log"}),
-            "latest_state": view_sql(
-                "state", {"distinct_changes": "distinct_changes", "as_of_filter": ""}
-            ),
+            "latest_state": view_sql("state", {"change_log": "change_log", "as_of_filter": ""}),
         }
         for name, sql in views.items():
             self.connection.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
@@ -466,7 +464,7 @@ class ChangeArchive:
         sql = view_sql(
             "state",
             {
-                "distinct_changes": "distinct_changes",
+                "change_log": "change_log",
                 "as_of_filter": f"WHERE event_time_us <= {epoch_us(as_of)}",
             },
         )

@@ -23,17 +23,17 @@ locals {
       })}"
     }
     create_latest_state_view = {
-      description = "3 of 3, run once: CREATE VIEW latest_state, the table's items now (deletes applied)."
+      description = "3 of 3, run once: CREATE VIEW latest_state, the table's items now (deletes applied, duplicates collapsed)."
       query = "CREATE OR REPLACE VIEW \"${coalesce(var.database_name, "none")}\".\"latest_state\" AS\n${templatefile("${path.module}/sql/state.sql", {
-        distinct_changes = local.distinct_changes
-        as_of_filter     = ""
+        change_log   = local.change_log
+        as_of_filter = ""
       })}"
     }
     state_as_of = {
-      description = "The table's items as of a time: run with one execution parameter, the time in microseconds since the epoch (e.g. 1795764000000000 for 2026-11-27T07:20:00Z). Needs the views."
+      description = "The table's items as of a time: run with one execution parameter, the time in microseconds since the epoch (e.g. 1795764000000000 for 2026-11-27T07:20:00Z). Needs the change_log view."
       query = templatefile("${path.module}/sql/state.sql", {
-        distinct_changes = local.distinct_changes
-        as_of_filter     = "WHERE event_time_us <= ?"
+        change_log   = local.change_log
+        as_of_filter = "WHERE event_time_us <= ?"
       })
     }
   }
