@@ -1,9 +1,9 @@
 """The archive as a change log: the table as of any time, one item's history, SQL over views.
 
-DuckDB reads the archive's NDJSON objects (gzip or plain) into a table ``changes`` with the same
-columns as the Glue table; the views ``change_log`` (every line, ordering fields filled in),
-``distinct_changes`` (duplicates collapsed) and ``latest_state`` come from the SQL files shared with
-Athena (:mod:`change_archive.query_sql`).
+DuckDB reads the archive's NDJSON objects (gzip or plain) into a table; the view ``changes`` holds
+its good lines with the Glue table's columns. The views ``change_log`` (every line, ordering fields
+filled in), ``distinct_changes`` (duplicates collapsed) and ``latest_state`` come from the SQL files
+shared with Athena (:mod:`change_archive.query_sql`).
 
 Which objects are read for "as of T": every change with event time <= T, which may arrive after T.
 Objects under arrival-hour partitions (``year=/month=/day=/hour=``) are read when their hour starts
@@ -56,8 +56,10 @@ _CHANGE_ORDER: Final = re.compile(r"\d{147}")
 _DURATION: Final = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-# The columns of an archive line (the Glue table's, in order) and their DuckDB types. Images are
-# read as JSON text: a number is never turned into a double, a string stays a string.
+# The columns of an archive line (the Glue table's, in order) and their DuckDB types. Keys and
+# images are read as JSON, not as typed structs: an N the archive keeps as a JSON string (40 digits)
+# stays that string; a JSON number is written back as an equal number (1e+20 may come back as
+# 100000000000000000000.0).
 LINE_COLUMNS: Final[dict[str, str]] = {
     "event_id": "VARCHAR",
     "event_name": "VARCHAR",
