@@ -148,8 +148,8 @@ module "queries" {
   source = "./modules/archive-queries"
 
   enable_queries      = var.enable_archive_queries && var.enable_archive_catalog
-  workgroup_name      = local.names.athena_workgroup
-  results_bucket_name = local.names.athena_results_bucket
+  workgroup_name      = local.names.query_workgroup
+  results_bucket_name = local.names.query_results
   database_name       = module.catalog.database_name
   table_name          = module.catalog.table_name
   force_destroy       = var.archive_force_destroy

@@ -97,8 +97,8 @@ IGNORED_NAMES = {
     "dashboard": "monitoring is not part of the data path",
     "catalog_database": "the catalog is metadata only; LocalStack community has no Glue",
     "catalog_table": "the catalog is metadata only; LocalStack community has no Glue",
-    "athena_workgroup": "LocalStack community has no Athena",
-    "athena_results_bucket": "Athena's results bucket: LocalStack community has no Athena",
+    "query_workgroup": "LocalStack community has no Athena",
+    "query_results": "Athena's results bucket: LocalStack community has no Athena",
 }
 USED_STRINGS = frozenset(
     {
