@@ -66,7 +66,7 @@ IGNORED_VARIABLES = {
     "enable_alarm_topic": "monitoring is not part of the data path",
     "enable_dashboard": "monitoring is not part of the data path",
     "enable_archive_catalog": "the catalog is metadata only; LocalStack community has no Glue",
-    "enable_archive_queries": "LocalStack community has no Athena; pipeline state reads the archive",
+    "enable_archive_queries": "LocalStack community has no Athena (the CLI reads the archive)",
     "alarm_topic_kms_key_id": "monitoring is not part of the data path",
     "alarm_actions": "monitoring is not part of the data path",
     "alarm_iterator_age_threshold_ms": "monitoring is not part of the data path",
