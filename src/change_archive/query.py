@@ -494,7 +494,7 @@ class ChangeArchive:
         canonical = canonical_key(key)
         derived = read_sql("item_key_duckdb").strip()
         row = self.connection.execute(
-            f"SELECT {derived} FROM (SELECT CAST(? AS JSON) AS keys) AS asked", [key]
+            f"SELECT {derived} FROM (SELECT json(?) AS keys) AS asked", [key]
         ).fetchone()
         from_duckdb = canonical if row is None else str(row[0])
         return (

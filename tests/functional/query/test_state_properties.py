@@ -56,7 +56,9 @@ class Change:
 
 
 def key_of(index: int) -> dict[str, Any]:
-    return {"pk": {"S": f"user#{index}ü"}, "sk": {"N": str(index * 7)}}
+    """The item's key; odd items list the sort key first (readers must sort the names)."""
+    partition, sort = ("pk", {"S": f"user#{index}ü"}), ("sk", {"N": str(index * 7)})
+    return dict([sort, partition] if index % 2 else [partition, sort])
 
 
 def history(operations: list[list[tuple[str, int, str, dict[str, Any]]]]) -> list[Change]:

@@ -4,7 +4,8 @@
 -- One source for DuckDB (pipeline state|history|query) and Athena (named queries): the dialect
 -- subset both accept. CASE, not COALESCE: the derivations then run only for lines that lack
 -- the field (DuckDB evaluates every COALESCE argument). Template values: changes_table, the table
--- of archive lines, and derived_item_key, the engine's expression for the canonical key text (item_key_<engine>.sql).
+-- of archive lines, and derived_item_key, the engine's expression for the canonical key text
+-- (item_key_<engine>.sql; DuckDB's keeps its minified JSON text when the names are sorted).
 SELECT
   event_id,
   event_name,
