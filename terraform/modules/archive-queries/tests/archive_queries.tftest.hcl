@@ -67,6 +67,11 @@ run "named_queries_hold_the_shared_sql" {
   }
 
   assert {
+    condition     = strcontains(aws_athena_named_query.this["create_change_log_view"].query, "regexp_extract(event_time, '\\.([0-9]+)Z$', 1)")
+    error_message = "The SQL file must reach Athena unchanged (backslashes kept)."
+  }
+
+  assert {
     condition     = strcontains(aws_athena_named_query.this["state_as_of"].query, "WHERE event_time_us <= ?") && !strcontains(aws_athena_named_query.this["create_latest_state_view"].query, "?")
     error_message = "state_as_of takes the time as an execution parameter; latest_state has none."
   }
