@@ -7,6 +7,7 @@ Resource names come from the root module's ``terraform output -json`` (``--outpu
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -408,6 +409,13 @@ def _parse_lateness(_ctx: click.Context, _param: click.Parameter, value: str) ->
         raise click.BadParameter(f"{value!r} is not a duration (90s, 15m, 2h, 1d)") from None
 
 
+def _parse_memory_limit(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    # DuckDB's memory_limit units (https://duckdb.org/docs/configuration/overview).
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(B|[KMGT]i?B)", value.strip(), flags=re.IGNORECASE):
+        raise click.BadParameter(f"{value!r} is not a size such as 512MB, 2GB or 1GiB")
+    return value.strip()
+
+
 def archive_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options shared by state, history and query."""
     options = [
@@ -445,6 +453,7 @@ def archive_options(command: Callable[..., Any]) -> Callable[..., Any]:
             default=DEFAULT_MEMORY_LIMIT,
             show_default=True,
             metavar="SIZE",
+            callback=_parse_memory_limit,
             help="DuckDB's memory; beyond it, it spills to a temporary directory.",
         ),
     ]

@@ -157,6 +157,8 @@ def test_state_usage_errors(archive_dir: Path) -> None:
     assert run("state", "--archive", str(archive_dir), "--as-of", "yesterday")[0] == 2
     assert run("state", "--archive", str(archive_dir), "--format", "parquet")[0] == 2
     assert run("state", "--archive", str(archive_dir), "--lateness", "soon")[0] == 2
+    assert run("state", "--archive", str(archive_dir), "--memory-limit", "lots")[0] == 2
+    assert run("state", "--archive", str(archive_dir), "--memory-limit", "256MB")[0] == 0
 
 
 def test_history_lists_every_distinct_change_with_its_source(archive_dir: Path) -> None:
