@@ -77,7 +77,7 @@ run "named_queries_hold_the_shared_sql" {
   }
 
   assert {
-    condition     = alltrue([for query in aws_athena_named_query.this : !strcontains(query.query, "$${")])
+    condition     = alltrue([for query in aws_athena_named_query.this : !strcontains(query.query, format("%s{", "$"))])
     error_message = "Every template value must be filled in."
   }
 }
