@@ -143,8 +143,9 @@ package: $(VENV)/.installed ## Build dist/transform_lambda.zip (reproducible; AR
 	@$(PY) scripts/build_artifact.py --arch $(ARCH) --output $(ARTIFACT)
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Benchmark the transform on maximal 6 MB batches of six item shapes against the naive way and the floor (BENCH_ARGS="--repeats 9 --shapes numbers,mix")
+bench: $(VENV)/.installed ## Benchmark the transform on maximal 6 MB batches of six item shapes (BENCH_ARGS="--repeats 9 --shapes numbers,mix"), then the state reduction (1,000,000 change lines, DuckDB vs plain Python)
 	@$(PY) bench/transform_bench.py $(BENCH_ARGS)
+	@$(PY) bench/state_bench.py
 
 # ---------------------------------------------------------------------------------------------
 # Deploy to AWS (variables from terraform/terraform.tfvars, copied from terraform.tfvars.example)

@@ -17,6 +17,8 @@ locals {
     dashboard          = "${var.name_prefix}"
     catalog_database   = "${replace(var.name_prefix, "-", "_")}" # Glue/Athena: a-z, 0-9 and _ only
     catalog_table      = "changes"
+    query_workgroup    = "${var.name_prefix}-archive"
+    query_results      = "${var.name_prefix}-athena-results-${local.account_id}-${local.region}"
   }
 
   # Transform function: fixed by the artifact `make package` builds.

@@ -15,6 +15,8 @@ enable_alarm_topic = false
 
 # LocalStack community has no Glue: no catalog table (the archive itself is unchanged).
 enable_archive_catalog = false
+# Nor Athena (a LocalStack Pro service): no workgroup or named queries; `pipeline state` reads the archive itself.
+enable_archive_queries = false
 
 # Throwaway stack: let destroy remove the table and the bucket with its objects.
 table_deletion_protection_enabled = false

@@ -148,6 +148,21 @@ module "catalog" {
 }
 
 ################################################################################
+# Archive queries (Athena workgroup and the change-log views, one SQL source with the CLI)
+################################################################################
+
+module "queries" {
+  source = "./modules/archive-queries"
+
+  enable_queries      = var.enable_archive_queries && var.enable_archive_catalog
+  workgroup_name      = local.names.query_workgroup
+  results_bucket_name = local.names.query_results
+  database_name       = module.catalog.database_name
+  table_name          = module.catalog.table_name
+  force_destroy       = var.archive_force_destroy
+}
+
+################################################################################
 # Monitoring
 ################################################################################
 

@@ -117,6 +117,20 @@ output "catalog_table_name" {
 }
 
 ################################################################################
+# Archive queries
+################################################################################
+
+output "athena_workgroup_name" {
+  description = "Athena workgroup for archive queries (named queries create the views change_log, distinct_changes, latest_state); null if enable_archive_queries or enable_archive_catalog is false."
+  value       = module.queries.workgroup_name
+}
+
+output "athena_results_bucket_name" {
+  description = "Bucket holding the Athena workgroup's query results (they expire); null if no workgroup was created."
+  value       = module.queries.results_bucket_name
+}
+
+################################################################################
 # Monitoring
 ################################################################################
 

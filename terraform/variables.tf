@@ -65,6 +65,13 @@ variable "enable_archive_catalog" {
   nullable    = false
 }
 
+variable "enable_archive_queries" {
+  description = "Create an Athena workgroup (engine v3, encrypted results that expire) and the named queries of the change-log views (change_log, distinct_changes, latest_state, state_as_of); needs enable_archive_catalog."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 ################################################################################
 # Table (DynamoDB) and its Kinesis streaming destination
 ################################################################################

@@ -9,17 +9,20 @@ Errors have one place: :meth:`PipelineGroup.invoke` turns whatever escapes a com
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 import click
+import duckdb
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -44,6 +47,20 @@ from change_archive.backfill import (
 from change_archive.change_stream import ChangeStreamSender, RetryPolicy
 from change_archive.failures import ErrorObject, ManifestError, TimeWindow, error_objects, summarise
 from change_archive.progress import progress_bar
+from change_archive.query import (
+    DEFAULT_MEMORY_LIMIT,
+    STATE_FORMATS,
+    ChangeArchive,
+    QueryError,
+    canonical_key,
+    default_cache_dir,
+    download_archive,
+    json_rows,
+    local_archive_files,
+    open_archive,
+    parse_time,
+    write_state,
+)
 from change_archive.redrive import RedriveOptions, RedriveReport, redrive
 from change_archive.seed import SeedError, seed
 from change_archive.stack import Stack, StackError
@@ -688,3 +705,217 @@ def redrive_command(
 def main() -> None:
     """Console-script entry point (``pipeline``)."""
     pipeline(prog_name="pipeline")
+
+
+# ---------------------------------------------------------------------------------------------
+# Archive queries: pipeline state | history | query (issue 9)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArchiveOptions:
+    """Where the archive queries read from, and how."""
+
+    archive: Path | None
+    cache_dir: Path | None
+    lateness: timedelta
+    skip_bad: bool
+    memory_limit: str
+
+
+def _parse_lateness(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
+    now = datetime.now(UTC)
+    try:
+        return now - parse_time(value if value.startswith("-") else f"-{value}", now=now)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a duration (90s, 15m, 2h, 1d)") from None
+
+
+def _parse_memory_limit(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    # DuckDB's memory_limit units (https://duckdb.org/docs/configuration/overview).
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(B|[KMGT]i?B)", value.strip(), flags=re.IGNORECASE):
+        raise click.BadParameter(f"{value!r} is not a size such as 512MB, 2GB or 1GiB")
+    return value.strip()
+
+
+def archive_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options shared by state, history and query."""
+    options = [
+        click.option(
+            "--archive",
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
+            metavar="DIR",
+            help="Read a local copy of the archive prefix (e.g. `aws s3 sync` output) instead of"
+            " the stack's bucket: no stack, outputs file or credentials needed.",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            metavar="DIR",
+            help="Where downloaded objects are kept (by bucket, key and ETag)."
+            "  [default: ~/.cache/change-archive]",
+        ),
+        click.option(
+            "--lateness",
+            default="1d",
+            show_default=True,
+            metavar="DURATION",
+            callback=_parse_lateness,
+            help="How long after its event time a change may reach the archive: objects that"
+            " arrived up to --as-of plus this are read.",
+        ),
+        click.option(
+            "--skip-bad",
+            is_flag=True,
+            help="Leave out bad lines and unreadable objects (still listed and counted) instead"
+            " of failing.",
+        ),
+        click.option(
+            "--memory-limit",
+            default=DEFAULT_MEMORY_LIMIT,
+            show_default=True,
+            metavar="SIZE",
+            callback=_parse_memory_limit,
+            help="DuckDB's memory; beyond it, it spills to a temporary directory.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@contextlib.contextmanager
+def loaded_archive(
+    settings: Settings, options: ArchiveOptions, *, until: datetime | None, command: str
+) -> Iterator[ChangeArchive]:
+    """The archive's lines needed for ``until``, loaded into DuckDB, with the views."""
+    if options.archive is not None:
+        files = local_archive_files(options.archive, until=until, lateness=options.lateness)
+    else:
+        stack = settings.stack()
+        files = download_archive(
+            settings.s3(),
+            stack.archive_bucket_name,
+            stack.archive_prefix,
+            options.cache_dir or default_cache_dir(),
+            until=until,
+            lateness=options.lateness,
+        )
+    with open_archive(memory_limit=options.memory_limit) as archive:
+        try:
+            report = archive.load(
+                files, skip_bad=options.skip_bad, warn=lambda line: click.echo(line, err=True)
+            )
+        except duckdb.Error as error:
+            raise QueryError(f"DuckDB: {str(error).splitlines()[0]}") from None
+        skipped = f", {report.bad_count} bad left out" if report.bad_count else ""
+        click.echo(
+            f"{command}: read {report.lines} line(s) in {report.objects} object(s){skipped}",
+            err=True,
+        )
+        yield archive
+
+
+@pipeline.command("state")
+@click.option(
+    "--as-of",
+    metavar="TIME",
+    help="The table as of TIME: ISO-8601 (naive = UTC) or a duration back (-2h, 90s, 1d)."
+    "  [default: now]",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(STATE_FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one item per line; csv/parquet: item_key, event_time, change_source, item.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write to FILE.  [default: stdout; parquet needs a FILE]",
+)
+@archive_options
+@pass_settings
+def state_command(
+    settings: Settings,
+    /,
+    *,
+    as_of: str | None,
+    output_format: str,
+    output: Path | None,
+    **archive: Any,
+) -> None:
+    """The table's items as of a time, from the archive: deletes applied, duplicates collapsed."""
+    if output_format == "parquet" and output is None:
+        raise click.UsageError("--format parquet needs --output FILE")
+    until = _as_of(as_of)
+    with loaded_archive(settings, ArchiveOptions(**archive), until=until, command="state") as db:
+        sql = db.state_sql(until)
+        if output is None or output_format == "parquet":
+            written, keys_only = write_state(db, sql, output_format, _stdout, path=output)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as file:
+                written, keys_only = write_state(db, sql, output_format, file.write)
+    when = "now" if until is None else until.isoformat()
+    click.echo(f"state: {written} item(s) as of {when}", err=True)
+    if keys_only:
+        click.echo(
+            f"state: {keys_only} item(s) written as their keys only: their latest change has no"
+            " new image (the stream view sends none)",
+            err=True,
+        )
+
+
+@pipeline.command("history")
+@click.argument("key")
+@archive_options
+@pass_settings
+def history_command(settings: Settings, /, *, key: str, **archive: Any) -> None:
+    """Every distinct change of one item, in order, with its source (stream or backfill).
+
+    KEY is the item's key as JSON, e.g. '{"pk": "user#1"}'. One JSON object per change.
+    """
+    try:
+        canonical_key(key)
+    except QueryError as error:
+        raise click.BadParameter(str(error), param_hint="KEY") from None
+    with loaded_archive(settings, ArchiveOptions(**archive), until=None, command="history") as db:
+        count = 0
+        for line in json_rows(db.execute(db.history_sql(key))):
+            click.echo(line)
+            count += 1
+    click.echo(f"history: {count} change(s)", err=True)
+
+
+@pipeline.command("query")
+@click.argument("sql")
+@archive_options
+@pass_settings
+def query_command(settings: Settings, /, *, sql: str, **archive: Any) -> None:
+    """Run SQL over the archive; one JSON object per result row.
+
+    Tables and views: changes (archive lines as stored), change_log (every line, ordering fields
+    filled in), distinct_changes (duplicates collapsed), latest_state (the items now).
+    """
+    with loaded_archive(settings, ArchiveOptions(**archive), until=None, command="query") as db:
+        count = 0
+        for line in json_rows(db.execute(sql)):
+            click.echo(line)
+            count += 1
+    click.echo(f"query: {count} row(s)", err=True)
+
+
+def _as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text, now=datetime.now(UTC))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--as-of") from None
+
+
+def _stdout(text: str) -> None:
+    click.echo(text, nl=False)

@@ -33,6 +33,10 @@ locals {
     { name = "shard_id", type = "string", comment = "Kinesis shard of the change record, or null." },
     { name = "aws_region", type = "string", comment = "Region of the table, or null." },
     { name = "size_bytes", type = "bigint", comment = "Size of the change in bytes (dynamodb.SizeBytes), or null." },
+    # Ordering fields (issue 9); null on lines written before them: the archive-queries views derive them.
+    { name = "item_key", type = "string", comment = "Canonical key text: JSON object, names sorted, compact, numbers as DynamoDB wrote them. Groups one item's changes." },
+    { name = "event_time_us", type = "bigint", comment = "event_time in microseconds since the epoch." },
+    { name = "change_order", type = "string", comment = "147 digits: event_time_us, 0 backfill / 1 stream, sequence number. The greatest is an item's latest change." },
   ]
 
   # Arrival-time layout (Firehose's clock, UTC): <prefix>year=YYYY/month=MM/day=DD/hour=HH/.

@@ -56,6 +56,9 @@ run "json_table_over_the_archive_prefix" {
       "shard_id string",
       "aws_region string",
       "size_bytes bigint",
+      "item_key string",
+      "event_time_us bigint",
+      "change_order string",
     ]
     error_message = "Columns must be the archive line's fields, with keys and images as JSON text."
   }

@@ -1,0 +1,1 @@
+'{' || array_join(transform(array_sort(map_keys(CAST(json_parse(keys) AS MAP(VARCHAR, JSON)))), name -> json_format(CAST(name AS JSON)) || ':' || json_format(element_at(CAST(json_parse(keys) AS MAP(VARCHAR, JSON)), name))), ',') || '}'
