@@ -58,13 +58,13 @@ from change_archive.query import (
     json_rows,
     local_archive_files,
     open_archive,
-    parse_time,
     write_state,
 )
 from change_archive.redrive import RedriveOptions, RedriveReport, redrive
 from change_archive.seed import SeedError, seed
 from change_archive.stack import Stack, StackError
-from change_archive.tail import TailOptions, parse_since, tail
+from change_archive.tail import TailOptions, tail
+from change_archive.times import parse_duration, parse_time
 from change_archive.verify import VerifyError, VerifyItem, run_verify
 
 if TYPE_CHECKING:
@@ -542,7 +542,7 @@ def tail_command(
 ) -> None:
     """Print archive records as they land (GZIP or plain objects); Ctrl-C stops (exit 130)."""
     try:
-        start = parse_since(since, now=datetime.now(UTC))
+        start = parse_time(since, now=datetime.now(UTC))
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--since") from None
     stack = settings.stack()
@@ -563,7 +563,7 @@ def _window(since: str | None, until: str | None) -> TimeWindow:
     bounds: list[datetime | None] = []
     for name, text in (("--since", since), ("--until", until)):
         try:
-            bounds.append(None if text is None else parse_since(text, now=now))
+            bounds.append(None if text is None else parse_time(text, now=now))
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint=name) from None
     window = TimeWindow(*bounds)
@@ -702,11 +702,6 @@ def redrive_command(
         )
 
 
-def main() -> None:
-    """Console-script entry point (``pipeline``)."""
-    pipeline(prog_name="pipeline")
-
-
 # ---------------------------------------------------------------------------------------------
 # Archive queries: pipeline state | history | query (issue 9)
 # ---------------------------------------------------------------------------------------------
@@ -724,11 +719,10 @@ class ArchiveOptions:
 
 
 def _parse_lateness(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
-    now = datetime.now(UTC)
     try:
-        return now - parse_time(value if value.startswith("-") else f"-{value}", now=now)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a duration (90s, 15m, 2h, 1d)") from None
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _parse_memory_limit(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -902,9 +896,13 @@ def query_command(settings: Settings, /, *, sql: str, **archive: Any) -> None:
     """
     with loaded_archive(settings, ArchiveOptions(**archive), until=None, command="query") as db:
         count = 0
-        for line in json_rows(db.execute(sql)):
-            click.echo(line)
-            count += 1
+        try:
+            for line in json_rows(db.execute(sql)):
+                click.echo(line)
+                count += 1
+        except (QueryError, duckdb.Error) as error:
+            # The SQL is the user's input: its failure is a usage error (exit status 2).
+            raise click.BadParameter(str(error).splitlines()[0], param_hint="SQL") from None
     click.echo(f"query: {count} row(s)", err=True)
 
 
@@ -919,3 +917,8 @@ def _as_of(text: str | None) -> datetime | None:
 
 def _stdout(text: str) -> None:
     click.echo(text, nl=False)
+
+
+def main() -> None:
+    """Console-script entry point (``pipeline``)."""
+    pipeline(prog_name="pipeline")

@@ -54,8 +54,6 @@ _DATE_PARTITION: Final = re.compile(r"date=(\d{4}-\d{2}-\d{2})/")
 _EVENT_TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 _SEQUENCE_NUMBER: Final = re.compile(r"0|[1-9]\d{0,128}")  # Kinesis SequenceNumber pattern
 _CHANGE_ORDER: Final = re.compile(r"\d{147}")
-_DURATION: Final = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*([smhd])$")
-_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 # The columns of an archive line (the Glue table's, in order) and their DuckDB types. Keys and
 # images are read as JSON, not as typed structs: an N the archive keeps as a JSON string (40 digits)
@@ -108,25 +106,6 @@ class QueryError(ArchiveError):
 # ---------------------------------------------------------------------------------------------
 # Times
 # ---------------------------------------------------------------------------------------------
-
-
-def parse_time(text: str, *, now: datetime) -> datetime:
-    """``--as-of``: ``now``, a duration back (``-2h``, ``90s``, ``15m``, ``1d``) or an ISO-8601
-    time (naive means UTC). Raises ValueError naming the accepted forms."""
-    text = text.strip()
-    if text.lower() == "now":
-        return now
-    match = _DURATION.match(text)
-    if match:
-        amount, unit = match.groups()
-        return now - timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"{text!r} is neither now, a duration back (-2h, 90s, 15m, 1d) nor an ISO-8601 time"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def epoch_us(when: datetime) -> int:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from change_archive.archive import (
@@ -20,28 +19,6 @@ from change_archive.archive import (
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_since(text: str, *, now: datetime) -> datetime:
-    """``--since``: a duration back from ``now`` (``90s``, ``15m``, ``2h``, ``1d``) or an ISO-8601
-    time (naive means UTC). Raises ValueError with the accepted forms."""
-    match = _DURATION.match(text)
-    if match:
-        amount, unit = match.groups()
-        try:
-            return now - timedelta(seconds=float(amount) * _UNIT_SECONDS[unit])
-        except OverflowError:  # before year 1 (or past timedelta's 999,999,999 days)
-            raise ValueError(f"{text!r} reaches back before the year 1") from None
-    try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"{text!r} is neither a duration (90s, 15m, 2h, 1d) nor an ISO-8601 time"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def format_record(record: Mapping[str, Any]) -> str:

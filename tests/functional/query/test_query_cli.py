@@ -198,10 +198,11 @@ def test_query_runs_sql_over_the_views(archive_dir: Path) -> None:
 
 
 def test_query_bad_sql_fails_with_one_line(archive_dir: Path) -> None:
-    # GIVEN the archive WHEN the SQL is wrong THEN one error line and exit 1
+    # GIVEN the archive WHEN the SQL is wrong THEN one error line, a usage error: exit 2
     code, _, err = run("query", "--archive", str(archive_dir), "SELECT nope FROM nowhere")
-    assert code == 1
-    assert "SQL failed" in err
+    assert code == 2
+    assert "Traceback" not in err
+    assert "Invalid value for SQL: SQL failed" in err.strip().splitlines()[-1]
 
 
 def corrupt(archive_dir: Path) -> tuple[str, str]:

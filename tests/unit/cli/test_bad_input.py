@@ -28,6 +28,9 @@ COMMANDS: dict[str, list[str]] = {
     "tail": ["tail", "--no-follow"],
     "failures": ["failures"],
     "redrive": ["redrive"],
+    "state": ["state", "--cache-dir", "{tmp}/cache"],
+    "history": ["history", '{"pk": "a", "sk": "b"}', "--cache-dir", "{tmp}/cache"],
+    "query": ["query", "SELECT count(*) FROM changes", "--cache-dir", "{tmp}/cache"],
 }
 
 BAD_FLAGS: dict[str, list[list[str]]] = {
@@ -64,6 +67,16 @@ BAD_FLAGS: dict[str, list[list[str]]] = {
         ["--max-records-per-second", "0"],
         ["--max-attempts", "0"],
     ],
+    "state": [
+        ["--as-of", "soon"],
+        ["--as-of", "-99999999d"],
+        ["--format", "xml"],
+        ["--format", "parquet"],  # parquet needs --output
+        ["--lateness", "nan"],
+        ["--memory-limit", "lots"],
+    ],
+    "history": [["--lateness", "soon"], ["--memory-limit", "-1GB"]],
+    "query": [["--lateness", "9" * 400 + "d"], ["--memory-limit", "1 parsec"]],
 }
 
 BAD_ENDPOINTS = [
@@ -233,6 +246,9 @@ FIRST_CLIENT = {
     "tail": "s3",
     "failures": "s3",
     "redrive": "kinesis",
+    "state": "s3",
+    "history": "s3",
+    "query": "s3",
 }
 
 

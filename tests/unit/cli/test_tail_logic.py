@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from cli_support import MotoStack
 
-from change_archive.tail import TailOptions, format_record, parse_since, tail
+from change_archive.tail import TailOptions, format_record, tail
+from change_archive.times import parse_time
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -28,14 +29,14 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     ],
 )
 def test_since_accepts_durations_and_iso_times(text: str, expected: datetime) -> None:
-    assert parse_since(text, now=NOW) == expected
+    assert parse_time(text, now=NOW) == expected
 
 
 def test_since_rejects_anything_else() -> None:
-    with pytest.raises(ValueError, match="neither a duration"):
-        parse_since("yesterday", now=NOW)
+    with pytest.raises(ValueError, match="is neither now, a duration"):
+        parse_time("yesterday", now=NOW)
     with pytest.raises(ValueError, match="before the year 1"):
-        parse_since("99999999d", now=NOW)
+        parse_time("99999999d", now=NOW)
 
 
 def test_format_record_is_one_readable_line() -> None:

@@ -10,7 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from change_archive.query import download_archive, parse_time, partition_needed
+from change_archive.query import download_archive, partition_needed
+from change_archive.times import parse_time
 
 T = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
 DAY = timedelta(days=1)
