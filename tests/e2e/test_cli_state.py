@@ -4,7 +4,6 @@ archive equals a Scan of the table (for the items this test changed)."""
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from test_cli_verify import AWS_TIMEOUT, LOCALSTACK_TIMEOUT, outputs_file
+from test_cli_verify import outputs_file
+from waits import archive_timeout, poll_interval
 
 from change_archive.archive import collect_changes
 from change_archive.aws import client
@@ -61,9 +61,7 @@ def test_state_equals_a_scan_after_a_run_of_changes(
                 dynamodb.delete_item(TableName=stack.table_name, Key=key(index))
             changes += 1
         time.sleep(1.1)
-    timeout = float(
-        os.environ.get("PIPELINE_E2E_TIMEOUT", LOCALSTACK_TIMEOUT if on_localstack else AWS_TIMEOUT)
-    )
+    timeout = archive_timeout(on_localstack)
     collect_changes(
         client("s3"),
         stack.archive_bucket_name,
@@ -71,7 +69,7 @@ def test_state_equals_a_scan_after_a_run_of_changes(
         match=lambda r: str((r.get("keys") or {}).get(stack.table_hash_key, "")).startswith(marker),
         done=lambda found: len({r.record.get("event_id") for r in found}) >= changes,
         timeout=timeout,
-        poll_interval=1.0,
+        poll_interval=poll_interval(on_localstack),
         since=started - timedelta(seconds=5),
     )
 
