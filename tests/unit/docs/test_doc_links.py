@@ -17,7 +17,7 @@ FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
 
 def markdown_files() -> list[Path]:
-    skip = {".git", "node_modules", ".terraform", "build", "dist", ".localstack"}
+    skip = {".git", "node_modules", ".terraform", "build", "dist", ".localstack", ".pytest_cache"}
 
     def kept(path: Path) -> bool:
         parts = path.relative_to(REPO).parts
