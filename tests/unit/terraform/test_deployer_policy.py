@@ -286,3 +286,47 @@ def test_is_allowed_matches_wildcards_only_where_written() -> None:
     assert is_allowed("S3:getbuckettagging", ["s3:GetBucket*"])
     assert not is_allowed("s3:GetObject", ["s3:GetBucket*"])
     assert not is_allowed("iam:PassRole", ["iam:PassRoles"])
+
+
+def _default_bucket_names() -> dict[str, str]:
+    """Each bucket name terraform/locals.tf makes, with the default name_prefix and a sample
+    account and region (the policy is written for the default prefix)."""
+    text = (TERRAFORM / "locals.tf").read_text(encoding="utf-8")
+    names = dict(re.findall(r'^\s+(\w+)\s+=\s+"([^"]*)"', text, re.MULTILINE))
+    rendered = {
+        key: value.replace("${var.name_prefix}", "change-archive")
+        .replace("${local.account_id}", "123456789012")
+        .replace("${local.region}", "eu-west-1")
+        for key, value in names.items()
+    }
+    return {key: value for key, value in rendered.items() if key.endswith(("_bucket", "_results"))}
+
+
+def test_policy_covers_every_bucket_the_module_names(policy: dict[str, Any]) -> None:
+    # GIVEN every bucket name locals.tf makes (archive, query results) for the default prefix
+    buckets = _default_bucket_names()
+    assert {"archive_bucket", "query_results"} <= set(buckets)
+    # WHEN the policy's statements are matched against the bucket's ARN
+    for name in buckets.values():
+        arn = f"arn:aws:s3:::{name}"
+        creates = [
+            statement
+            for statement in policy["Statement"]
+            if is_allowed("s3:CreateBucket", _as_list(statement["Action"]))
+            and any(fnmatchcase(arn, pattern) for pattern in _as_list(statement["Resource"]))
+        ]
+        empties = [
+            statement
+            for statement in policy["Statement"]
+            if is_allowed("s3:DeleteObject", _as_list(statement["Action"]))
+            and any(
+                fnmatchcase(f"{arn}/key", pattern) for pattern in _as_list(statement["Resource"])
+            )
+        ]
+        # THEN the deployer may create it and empty it (force_destroy)
+        assert creates, f"no statement lets the deployer create bucket {name}"
+        assert empties, f"no statement lets the deployer empty bucket {name}"
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
