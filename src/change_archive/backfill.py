@@ -46,6 +46,7 @@ from change_archive.change_stream import (
     to_entry,
 )
 from transform_lambda.events import BACKFILL_EVENT_SOURCE
+from transform_lambda.events import item_key as canonical_item_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -135,18 +136,16 @@ def item_key_text(keys: Mapping[str, Any]) -> str:
     Attribute names sorted, compact; ``S`` as a JSON string, ``N`` as DynamoDB's number text
     verbatim (a JSON number token), ``B`` as its base64 string.
     """
-    parts = []
-    for name in sorted(keys):
-        ((kind, value),) = keys[name].items()
-        if kind == "N":
-            text = str(value)
-        elif kind == "B":
-            raw = value if isinstance(value, str) else base64.b64encode(value).decode("ascii")
-            text = json.dumps(raw)
-        else:
-            text = json.dumps(value, ensure_ascii=False)
-        parts.append(f"{json.dumps(name, ensure_ascii=False)}:{text}")
-    return "{" + ",".join(parts) + "}"
+    # The transform's own rule, given B as the base64 text a change record carries.
+    return canonical_item_key(
+        {
+            name: {kind: base64.b64encode(value).decode("ascii")}
+            if kind == "B" and isinstance(value, bytes | bytearray)
+            else {kind: value}
+            for name, typed in keys.items()
+            for kind, value in typed.items()
+        }
+    )
 
 
 def backfill_event_id(run_id: str, keys: Mapping[str, Any]) -> str:

@@ -35,6 +35,7 @@ import duckdb
 from change_archive.archive import ArchiveError
 from change_archive.progress import progress_bar
 from change_archive.query_sql import read_sql, view_sql
+from transform_lambda.events import item_key as canonical_item_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -521,17 +522,16 @@ def canonical_key(text: str) -> str:
         raise QueryError(f"KEY is not JSON: {error}") from None
     if type(key) is not dict or not 1 <= len(key) <= 2:
         raise QueryError("KEY must be a JSON object of the item's 1 or 2 key attributes")
-    parts = []
-    for name in sorted(key):
-        value = key[name]
+    typed: dict[str, dict[str, str]] = {}
+    for name, value in key.items():
         if isinstance(value, _Number):
-            token = str(value)
-        elif type(value) is str:
-            token = json.dumps(value, ensure_ascii=False)
+            typed[name] = {"N": str(value)}
+        elif type(value) is str:  # S, or B as its base64 text: both are JSON strings in item_key
+            typed[name] = {"S": value}
         else:
             raise QueryError(f"KEY attribute {name!r} must be a string or a number")
-        parts.append(json.dumps(name, ensure_ascii=False) + ":" + token)
-    return "{" + ",".join(parts) + "}"
+    # The transform's own rule, so the text equals the item_key it writes.
+    return canonical_item_key(typed)
 
 
 # ---------------------------------------------------------------------------------------------
