@@ -522,9 +522,24 @@ def target_of(stack: Stack, region: str) -> Target:
     return Target(stack.table_name, region, stack.change_stream_name, key_names)
 
 
+def parse_time_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
+    """--since, --until, --as-of → an aware time. One ``now`` per command line, so that durations
+    given to two options of one command are counted from the same instant."""
+    if value is None:
+        return None
+    now = ctx.meta.setdefault("change_archive.now", datetime.now(UTC))
+    try:
+        return parse_time(value, now=now)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=param.opts[0]) from None
+
+
 @pipeline.command("tail")
 @click.option(
     "--since",
+    callback=parse_time_option,
     default="15m",
     show_default=True,
     metavar="WHEN",
@@ -538,15 +553,11 @@ def target_of(stack: Stack, region: str) -> Target:
 @poll_interval_option
 @pass_settings
 def tail_command(
-    settings: Settings, *, since: str, follow: bool, raw: bool, poll_interval: float
+    settings: Settings, *, since: datetime, follow: bool, raw: bool, poll_interval: float
 ) -> None:
     """Print archive records as they land (GZIP or plain objects); Ctrl-C stops (exit 130)."""
-    try:
-        start = parse_time(since, now=datetime.now(UTC))
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--since") from None
     stack = settings.stack()
-    options = TailOptions(since=start, follow=follow, poll_interval=poll_interval, raw=raw)
+    options = TailOptions(since=since, follow=follow, poll_interval=poll_interval, raw=raw)
     tail(
         settings.s3(),
         stack.archive_bucket_name,
@@ -558,15 +569,8 @@ def tail_command(
 
 
 # failures and redrive both select error records by arrival time.
-def _window(since: str | None, until: str | None) -> TimeWindow:
-    now = datetime.now(UTC)
-    bounds: list[datetime | None] = []
-    for name, text in (("--since", since), ("--until", until)):
-        try:
-            bounds.append(None if text is None else parse_time(text, now=now))
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint=name) from None
-    window = TimeWindow(*bounds)
+def _window(since: datetime | None, until: datetime | None) -> TimeWindow:
+    window = TimeWindow(since, until)
     if window.since and window.until and window.since >= window.until:
         raise click.BadParameter("must be after --since", param_hint="--until")
     return window
@@ -574,12 +578,14 @@ def _window(since: str | None, until: str | None) -> TimeWindow:
 
 since_option = click.option(
     "--since",
+    callback=parse_time_option,
     metavar="WHEN",
     help="Only records that arrived at WHEN or later: a duration back (90s, 15m, 2h, 1d) or an"
     " ISO-8601 time.  [default: all]",
 )
 until_option = click.option(
     "--until",
+    callback=parse_time_option,
     metavar="WHEN",
     help="Only records that arrived before WHEN (same forms as --since).  [default: now]",
 )
@@ -598,7 +604,12 @@ until_option = click.option(
 )
 @pass_settings
 def failures_command(
-    settings: Settings, *, since: str | None, until: str | None, as_json: bool, samples: int
+    settings: Settings,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    as_json: bool,
+    samples: int,
 ) -> None:
     """List what sits under the error prefix: counts by hour and error code, first and last
     arrival, sample records (every error-output type, GZIP or plain)."""
@@ -639,8 +650,8 @@ def failures_command(
 def redrive_command(
     settings: Settings,
     *,
-    since: str | None,
-    until: str | None,
+    since: datetime | None,
+    until: datetime | None,
     error_code: str | None,
     dry_run: bool,
     again: bool,
@@ -813,6 +824,7 @@ def loaded_archive(
 @pipeline.command("state")
 @click.option(
     "--as-of",
+    callback=parse_time_option,
     metavar="TIME",
     help="The table as of TIME: ISO-8601 (naive = UTC) or a duration back (-2h, 90s, 1d)."
     "  [default: now]",
@@ -837,7 +849,7 @@ def state_command(
     settings: Settings,
     /,
     *,
-    as_of: str | None,
+    as_of: datetime | None,
     output_format: str,
     output: Path | None,
     **archive: Any,
@@ -845,15 +857,14 @@ def state_command(
     """The table's items as of a time, from the archive: deletes applied, duplicates collapsed."""
     if output_format == "parquet" and output is None:
         raise click.UsageError("--format parquet needs --output FILE")
-    until = _as_of(as_of)
-    with loaded_archive(settings, ArchiveOptions(**archive), until=until, command="state") as db:
-        sql = db.state_sql(until)
+    with loaded_archive(settings, ArchiveOptions(**archive), until=as_of, command="state") as db:
+        sql = db.state_sql(as_of)
         if output is None or output_format == "parquet":
             written, keys_only = write_state(db, sql, output_format, _stdout, path=output)
         else:
             with output.open("w", encoding="utf-8", newline="") as file:
                 written, keys_only = write_state(db, sql, output_format, file.write)
-    when = "now" if until is None else until.isoformat()
+    when = "now" if as_of is None else as_of.isoformat()
     click.echo(f"state: {written} item(s) as of {when}", err=True)
     if keys_only:
         click.echo(
@@ -904,15 +915,6 @@ def query_command(settings: Settings, /, *, sql: str, **archive: Any) -> None:
             # The SQL is the user's input: its failure is a usage error (exit status 2).
             raise click.BadParameter(str(error).splitlines()[0], param_hint="SQL") from None
     click.echo(f"query: {count} row(s)", err=True)
-
-
-def _as_of(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return parse_time(text, now=datetime.now(UTC))
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--as-of") from None
 
 
 def _stdout(text: str) -> None:
