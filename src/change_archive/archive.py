@@ -35,7 +35,7 @@ __all__ = [
     "read_object_text",
 ]
 
-_GZIP_MAGIC = b"\x1f\x8b"
+GZIP_MAGIC = b"\x1f\x8b"
 
 # Seconds between archive listings while waiting for (verify) or following (tail) new objects.
 POLL_INTERVAL_SECONDS: Final = 2.0
@@ -101,7 +101,7 @@ def new_objects(
 
 def decode_body(body: bytes, *, source: str) -> str:
     """An object's text: gunzipped if it starts with the gzip magic number, then UTF-8."""
-    if body.startswith(_GZIP_MAGIC):
+    if body.startswith(GZIP_MAGIC):
         try:
             body = gzip.decompress(body)
         except (OSError, EOFError, zlib.error) as error:

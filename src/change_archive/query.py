@@ -32,9 +32,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
-from change_archive.archive import ArchiveError
+from change_archive.archive import GZIP_MAGIC, ArchiveError
 from change_archive.progress import progress_bar
 from change_archive.query_sql import read_sql, view_sql
+from transform_lambda.events import (
+    CHANGE_ORDER_DIGITS,
+    SEQUENCE_NUMBER_PATTERN,
+    is_sequence_number,
+)
 from transform_lambda.events import item_key as canonical_item_key
 
 if TYPE_CHECKING:
@@ -48,13 +53,11 @@ DEFAULT_MEMORY_LIMIT: Final = "1GB"
 # JSON (base64 B values grow by a third): well below this. DuckDB's reader buffers twice this per
 # thread, so it stays modest (DuckDB's own default).
 _MAX_LINE_BYTES: Final = 16 * 1024 * 1024
-_GZIP_MAGIC: Final = b"\x1f\x8b"
 _EVENT_NAMES: Final = ("INSERT", "MODIFY", "REMOVE")
 _HOUR_PARTITION: Final = re.compile(r"year=(\d{4})/month=(\d{1,2})/day=(\d{1,2})/hour=(\d{1,2})/")
 _DATE_PARTITION: Final = re.compile(r"date=(\d{4}-\d{2}-\d{2})/")
 _EVENT_TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
-_SEQUENCE_NUMBER: Final = re.compile(r"0|[1-9]\d{0,128}")  # Kinesis SequenceNumber pattern
-_CHANGE_ORDER: Final = re.compile(r"\d{147}")
+_CHANGE_ORDER: Final = re.compile(rf"[0-9]{{{CHANGE_ORDER_DIGITS}}}")
 
 # The columns of an archive line (the Glue table's, in order) and their DuckDB types. Keys and
 # images are read as JSON, not as typed structs: an N the archive keeps as a JSON string (40 digits)
@@ -90,11 +93,11 @@ _VALID_LINE: Final = f"""(
   AND (new_image IS NULL OR json_type(new_image) = 'OBJECT')
   AND (old_image IS NULL OR json_type(old_image) = 'OBJECT')
   AND (change_source IS NULL OR change_source IN ('stream', 'backfill'))
-  AND (sequence_number IS NULL OR regexp_full_match(sequence_number, '{_SEQUENCE_NUMBER.pattern}'))
+  AND (sequence_number IS NULL OR regexp_full_match(sequence_number, '{SEQUENCE_NUMBER_PATTERN}'))
   AND (item_key IS NULL OR item_key <> '')
   AND (event_time_us IS NULL OR event_time_us >= 0)
   AND (change_order IS NULL
-       OR (length(change_order) = 147
+       OR (length(change_order) = {CHANGE_ORDER_DIGITS}
            AND TRY_CAST(substr(change_order, 1, 17) AS BIGINT) >= 0
            AND substr(change_order, 18, 1) IN ('0', '1')))
 )"""
@@ -152,7 +155,7 @@ def partition_needed(key: str, until: datetime | None, lateness: timedelta) -> b
 
 def is_gzip(path: Path) -> bool:
     with path.open("rb") as file:
-        return file.read(2) == _GZIP_MAGIC
+        return file.read(2) == GZIP_MAGIC
 
 
 def local_archive_files(
@@ -262,11 +265,7 @@ def line_problem(line: bytes) -> str | None:
         (record.get("old_image") is None or type(record["old_image"]) is dict, "bad old_image"),
         (record.get("change_source") in (None, "stream", "backfill"), "unknown change_source"),
         (
-            record.get("sequence_number") is None
-            or (
-                type(record["sequence_number"]) is str
-                and _SEQUENCE_NUMBER.fullmatch(record["sequence_number"]) is not None
-            ),
+            record.get("sequence_number") is None or is_sequence_number(record["sequence_number"]),
             "sequence_number must be a Kinesis sequence number",
         ),
         (

@@ -290,7 +290,8 @@ def item_key(keys: object) -> str:
 
 # Kinesis sequence numbers: "0|([1-9]\d{0,128})" (Kinesis API reference, Record.SequenceNumber).
 SEQUENCE_NUMBER_DIGITS: Final = 129
-_SEQUENCE_NUMBER: Final = re.compile(r"0|[1-9][0-9]{0,128}")
+SEQUENCE_NUMBER_PATTERN: Final = r"0|[1-9][0-9]{0,128}"
+_SEQUENCE_NUMBER: Final = re.compile(SEQUENCE_NUMBER_PATTERN)
 # rank: a live change wins a tie against a backfill image of the same microsecond.
 _RANK: Final[Mapping[ChangeSource, str]] = {ChangeSource.BACKFILL: "0", ChangeSource.STREAM: "1"}
 CHANGE_ORDER_DIGITS: Final = 17 + 1 + SEQUENCE_NUMBER_DIGITS
