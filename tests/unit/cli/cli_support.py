@@ -42,6 +42,24 @@ class MotoStack:
         return found
 
 
+def sample_stack() -> Stack:
+    """The stack the CLI's unit tests run against: a table with hash and range key, in moto's
+    account (or nowhere, for errors found before any call)."""
+    return Stack(
+        region=REGION,
+        table_name="change-archive-table",
+        table_hash_key="pk",
+        table_range_key="sk",
+        change_stream_name="change-archive-changes",
+        change_stream_arn=f"arn:aws:kinesis:{REGION}:123456789012:stream/change-archive-changes",
+        transform_function_name="change-archive-transform",
+        delivery_stream_name="change-archive-delivery",
+        archive_bucket_name="change-archive-archive-123456789012-us-east-1",
+        archive_prefix="changes/",
+        error_prefix="errors/",
+    )
+
+
 def outputs_json(stack: Stack) -> dict[str, Any]:
     """`terraform output -json` as the root module would print it for this stack."""
     values = dict(vars(stack))

@@ -16,9 +16,7 @@ from moto.kinesis.models import Shard
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ is not a package: reach cli_support
 
-from cli_support import REGION, MotoStack, outputs_json
-
-from change_archive.stack import Stack
+from cli_support import REGION, MotoStack, outputs_json, sample_stack
 
 
 @pytest.fixture(autouse=True)
@@ -43,19 +41,7 @@ def _thread_safe_moto_kinesis(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def moto_stack(tmp_path: Path) -> Iterator[MotoStack]:
     """Table (hash + range key), a two-shard change stream and the archive bucket, in moto."""
-    stack = Stack(
-        region=REGION,
-        table_name="change-archive-table",
-        table_hash_key="pk",
-        table_range_key="sk",
-        change_stream_name="change-archive-changes",
-        change_stream_arn=f"arn:aws:kinesis:{REGION}:123456789012:stream/change-archive-changes",
-        transform_function_name="change-archive-transform",
-        delivery_stream_name="change-archive-delivery",
-        archive_bucket_name="change-archive-archive-123456789012-us-east-1",
-        archive_prefix="changes/",
-        error_prefix="errors/",
-    )
+    stack = sample_stack()
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(outputs_json(stack)))
     with mock_aws():

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import REGION, MotoStack, outputs_json
+from cli_support import MotoStack, outputs_json, sample_stack
 from click.testing import CliRunner, Result
 
 from change_archive import cli
-from change_archive.stack import Stack
 
 # How to run each command quickly against the moto stack ({tmp}: the test's directory).
 COMMANDS: dict[str, list[str]] = {
@@ -114,22 +113,6 @@ BAD_OBJECTS = [
 ]
 
 
-def _stack() -> Stack:
-    return Stack(
-        region=REGION,
-        table_name="change-archive-table",
-        table_hash_key="pk",
-        table_range_key="sk",
-        change_stream_name="change-archive-changes",
-        change_stream_arn=f"arn:aws:kinesis:{REGION}:123456789012:stream/change-archive-changes",
-        transform_function_name="change-archive-transform",
-        delivery_stream_name="change-archive-delivery",
-        archive_bucket_name="change-archive-archive-123456789012-us-east-1",
-        archive_prefix="changes/",
-        error_prefix="errors/",
-    )
-
-
 def run(tmp_path: Path, command: str, *extra: str, outputs: Path | None, **kw: Any) -> Result:
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in COMMANDS[command]]
     options = ["--outputs", str(outputs)] if outputs else []
@@ -149,7 +132,7 @@ def assert_one_line(result: Result, command: str | None, *, status: int | None =
 def outputs(tmp_path: Path) -> Path:
     """A good outputs file of a stack that does not exist (for errors found before any call)."""
     path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(outputs_json(_stack())))
+    path.write_text(json.dumps(outputs_json(sample_stack())))
     return path
 
 
