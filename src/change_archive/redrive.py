@@ -113,6 +113,12 @@ class RedriveReport:
 
 def change_keys(data: bytes) -> Mapping[str, Any] | str:
     """The item key of a change record's bytes, or why they are not a change record."""
+    record = _change_record(data)
+    return record if isinstance(record, str) else record["dynamodb"]["Keys"]
+
+
+def _change_record(data: bytes) -> dict[str, Any] | str:
+    """A change record's bytes, parsed (with ``dynamodb.Keys`` checked), or why they are not one."""
     try:
         record = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -125,19 +131,20 @@ def change_keys(data: bytes) -> Mapping[str, Any] | str:
     keys = dynamodb.get("Keys") if isinstance(dynamodb, dict) else None
     if not (isinstance(keys, dict) and keys and all(_attribute(v) for v in keys.values())):
         return "not a change record: no dynamodb.Keys of DynamoDB attribute values"
-    return keys
+    return record
 
 
 def _attribute(value: object) -> bool:
     return isinstance(value, dict) and len(value) == 1
 
 
-def _event_id(data: bytes) -> str | None:
-    try:
-        value = json.loads(data).get("eventID")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
+@dataclass(frozen=True)
+class _Outgoing:
+    """A record to put back, as the entry the sender takes, with its change record's eventID."""
+
+    record: FailedRecord
+    entry: Entry
+    event_id: str | None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,14 +158,14 @@ class _ObjectRun:
 
     obj: ErrorObject
     stream_name: str
-    to_send: list[tuple[FailedRecord, Entry]] = field(default_factory=list)
+    to_send: list[_Outgoing] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
 
     def send(self, sender: ChangeStreamSender, report: RedriveReport) -> None:
         """Send ``to_send``, noting each record acknowledged (or still failing) as it goes."""
-        records = {id(made): record for record, made in self.to_send}
-        for batch in batches(made for _, made in self.to_send):
+        outgoing = {id(item.entry): item for item in self.to_send}
+        for batch in batches(item.entry for item in self.to_send):
             result = SendResult()
             try:
                 sender.put_batch(batch, into=result)
@@ -166,11 +173,11 @@ class _ObjectRun:
                 result.failures.clear()  # the error stops the run; the next one sends them
                 raise
             finally:  # also when a call fails: what Kinesis acknowledged goes into the manifest
-                self._settle([records[id(made)] for made in batch], result, report, sender)
+                self._settle([outgoing[id(made)] for made in batch], result, report, sender)
 
     def _settle(
         self,
-        batch: Sequence[FailedRecord],
+        batch: Sequence[_Outgoing],
         result: SendResult,
         report: RedriveReport,
         sender: ChangeStreamSender,
@@ -178,17 +185,17 @@ class _ObjectRun:
         report.retried += result.retried
         report.sent += result.sent
         for index, receipt in result.receipts.items():
-            record = batch[index]
+            item = batch[index]
             self.sent.append(
                 {
-                    "line": record.line,
-                    "event_id": _event_id(record.data),
+                    "line": item.record.line,
+                    "event_id": item.event_id,
                     "shard_id": receipt.shard_id,
                     "sequence_number": receipt.sequence_number,
                 }
             )
         for index, error in result.failures.items():
-            record = batch[index]
+            record = batch[index].record
             self.failed.append({"line": record.line, "error": error})
             report.leftovers.append(
                 Leftover(
@@ -259,11 +266,11 @@ class _Redrive:
             if record.line in done:
                 report.already_sent += 1
                 continue
-            made = _entry_for(record)
-            if isinstance(made, str):
-                report.leftovers.append(Leftover(record.key, record.line, made))
+            outgoing = _outgoing(record)
+            if isinstance(outgoing, str):
+                report.leftovers.append(Leftover(record.key, record.line, outgoing))
             else:
-                run.to_send.append((record, made))
+                run.to_send.append(outgoing)
         if options.dry_run:
             report.sent += len(run.to_send)
             return
@@ -286,17 +293,19 @@ def _unreadable(item: Malformed) -> Leftover:
     return Leftover(item.key, item.line, f"unreadable: {item.reason}")
 
 
-def _entry_for(record: FailedRecord) -> Entry | str:
-    keys = change_keys(record.data)
-    if isinstance(keys, str):
-        return keys
-    made = entry(record.data, keys)
+def _outgoing(record: FailedRecord) -> _Outgoing | str:
+    """The record ready to send (its bytes parsed once), or why it cannot be re-driven."""
+    change = _change_record(record.data)
+    if isinstance(change, str):
+        return change
+    made = entry(record.data, change["dynamodb"]["Keys"])
     if entry_size(made) > MAX_BYTES_PER_RECORD:
         return (
             f"{entry_size(made)} bytes with its partition key, over the"
             f" {MAX_BYTES_PER_RECORD}-byte Kinesis record limit"
         )
-    return made
+    event_id = change.get("eventID")
+    return _Outgoing(record, made, event_id if isinstance(event_id, str) else None)
 
 
 def _manifest(
