@@ -60,6 +60,7 @@ class ArchiveObject:
     key: str
     last_modified: datetime
     size: int
+    etag: str = ""  # without S3's quotes; changes when the object is rewritten
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,14 @@ def list_objects(
         for entry in page.get("Contents", []):
             modified = entry["LastModified"]
             if cutoff is None or modified >= cutoff:
-                found.append(ArchiveObject(entry["Key"], modified, entry.get("Size", 0)))
+                found.append(
+                    ArchiveObject(
+                        entry["Key"],
+                        modified,
+                        entry.get("Size", 0),
+                        entry.get("ETag", "").strip('"'),
+                    )
+                )
     found.sort(key=lambda obj: (obj.last_modified, obj.key))
     return found
 

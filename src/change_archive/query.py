@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
-from change_archive.archive import GZIP_MAGIC, ArchiveError
+from change_archive.archive import GZIP_MAGIC, ArchiveError, list_objects
 from change_archive.progress import progress_bar
 from change_archive.query_sql import read_sql, view_sql
 from transform_lambda.events import (
@@ -194,25 +194,25 @@ def download_archive(
     A cached copy is keyed by bucket, key and ETag: an object rewritten under the same key gets
     a new ETag and is downloaded again.
     """
-    wanted = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for entry in page.get("Contents", []):
-            key = entry["Key"]
-            if not key.endswith("/") and partition_needed(key, until, lateness):
-                wanted.append((key, entry.get("ETag", "").strip('"'), entry.get("Size", 0)))
+    wanted = [
+        obj
+        for obj in list_objects(s3, bucket, prefix)
+        if not obj.key.endswith("/") and partition_needed(obj.key, until, lateness)
+    ]
     files = []
     with progress_bar(
-        description="download", total=sum(size for _, _, size in wanted), unit="B"
+        description="download", total=sum(obj.size for obj in wanted), unit="B"
     ) as bar:
-        for key, etag, size in wanted:
-            path = cache_dir / bucket / key / (re.sub(r"[^A-Za-z0-9-]", "_", etag) or "object")
+        for obj in wanted:
+            name = re.sub(r"[^A-Za-z0-9-]", "_", obj.etag) or "object"
+            path = cache_dir / bucket / obj.key / name
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 partial = path.with_name(path.name + ".partial")
-                s3.download_file(bucket, key, str(partial))
+                s3.download_file(bucket, obj.key, str(partial))
                 partial.replace(path)
-            bar.update(size)
-            files.append(ArchiveFile(key, path, is_gzip(path)))
+            bar.update(obj.size)
+            files.append(ArchiveFile(obj.key, path, is_gzip(path)))
     return files
 
 
