@@ -14,9 +14,11 @@ TRANSFORM_PYTHONS ?= python3.11 python3.12 python3.13
 TRANSFORM_VENVS ?= .venv-transform
 export PATH := $(VENV_BIN):$(PATH)
 
-# Transform artifact: the one builder is scripts/build_artifact.py (`make package`).
+# Transform artifact: the one builder is scripts/build_artifact.py (`make package`). It also builds
+# the transform's compiled walk in place for this machine's Pythons (tests, bench).
 ARCH ?= arm64
 ARTIFACT := dist/transform_lambda.zip
+COMPILED_WALK := src/transform_lambda/_dynamodb_json.abi3.so
 
 # Terraform: the root module users apply, and the modules it composes.
 TF_ROOT := terraform
@@ -63,30 +65,29 @@ venv: $(VENV)/.installed ## Create the dev venv (.venv) with every tool the test
 test: lint test-terraform test-python test-transform-pythons ## Run every check: lint, Python tests (e2e when an endpoint is set), Terraform tests, the transform on every Python
 
 .PHONY: test-python
-test-python: $(VENV)/.installed ## Python unit, functional and (with an endpoint) end-to-end tests
+test-python: $(VENV)/.installed $(COMPILED_WALK) ## Python unit, functional and (with an endpoint) end-to-end tests
 	@echo "+ $@"
 	@$(PY) -m pytest
 
 # The transform's answer must not depend on the Python version (base64 strictness changed in 3.13,
 # Lambda's runtime): its tests run under each of TRANSFORM_PYTHONS, found on PATH, in a small venv
 # holding only the `transform-test` dependency group; the sources come from src/ (PYTHONPATH).
+$(TRANSFORM_VENVS)/%/.installed: pyproject.toml
+	@"$*" -c 'import sys' 2>/dev/null || { \
+		echo "error: $* is not on PATH (or does not run); the transform is tested on $(TRANSFORM_PYTHONS)" >&2; \
+		exit 1; }
+	@echo "  venv $(TRANSFORM_VENVS)/$*"
+	@"$*" -m venv --clear "$(TRANSFORM_VENVS)/$*"
+	@"$(TRANSFORM_VENVS)/$*/bin/python" -m pip install -q --disable-pip-version-check -U 'pip>=25.1'
+	@"$(TRANSFORM_VENVS)/$*/bin/python" -m pip install -q --disable-pip-version-check --group transform-test
+	@touch $@
+
 .PHONY: test-transform-pythons
-test-transform-pythons: ## The transform's unit and functional tests under Python 3.11, 3.12 and 3.13 (each in its own venv)
+test-transform-pythons: $(COMPILED_WALK) $(foreach py,$(TRANSFORM_PYTHONS),$(TRANSFORM_VENVS)/$(py)/.installed) ## The transform's unit and functional tests under Python 3.11, 3.12 and 3.13 (each in its own venv)
 	@echo "+ $@"
 	@for py in $(TRANSFORM_PYTHONS); do \
-		"$$py" -c 'import sys' 2>/dev/null || { \
-			echo "error: $$py is not on PATH (or does not run); the transform is tested on $(TRANSFORM_PYTHONS)" >&2; \
-			exit 1; }; \
-		venv=$(TRANSFORM_VENVS)/$$py; \
-		if [ ! -f "$$venv/.installed" ] || [ pyproject.toml -nt "$$venv/.installed" ]; then \
-			echo "  venv $$venv"; \
-			"$$py" -m venv --clear "$$venv"; \
-			"$$venv/bin/python" -m pip install -q --disable-pip-version-check -U 'pip>=25.1'; \
-			"$$venv/bin/python" -m pip install -q --disable-pip-version-check --group transform-test; \
-			touch "$$venv/.installed"; \
-		fi; \
-		echo "  $$("$$venv/bin/python" -V)"; \
-		PYTHONPATH="$(CURDIR)/src" "$$venv/bin/python" -m pytest -q -p no:cacheprovider \
+		echo "  $$("$(TRANSFORM_VENVS)/$$py/bin/python" -V)"; \
+		PYTHONPATH="$(CURDIR)/src" "$(TRANSFORM_VENVS)/$$py/bin/python" -m pytest -q -p no:cacheprovider \
 			tests/unit/transform tests/functional/transform; \
 	done
 
@@ -142,9 +143,19 @@ validate: ## terraform init -backend=false + validate for the root and every mod
 package: $(VENV)/.installed ## Build dist/transform_lambda.zip (reproducible; ARCH=arm64|x86_64) and print its SHA-256
 	@$(PY) scripts/build_artifact.py --arch $(ARCH) --output $(ARTIFACT)
 
+$(COMPILED_WALK): src/transform_lambda/_dynamodb_json.c $(wildcard third_party/cpython/include/*.h) $(VENV)/.installed
+	@echo "+ compiled walk"
+	@$(PY) scripts/build_artifact.py --compiled-walk-for-this-machine
+
+.PHONY: compiled-walk
+compiled-walk: $(COMPILED_WALK) ## Build the transform's compiled walk in place, for this machine's Pythons (tests, bench)
+
+# The transform is measured on python3.13, the function's runtime (its transform-test venv).
+BENCH_PYTHON ?= python3.13
+
 .PHONY: bench
-bench: $(VENV)/.installed ## Benchmark the transform on maximal 6 MB batches of six item shapes (BENCH_ARGS="--repeats 9 --shapes numbers,mix"), then the state reduction (1,000,000 change lines, DuckDB vs plain Python)
-	@$(PY) bench/transform_bench.py $(BENCH_ARGS)
+bench: $(VENV)/.installed $(COMPILED_WALK) $(TRANSFORM_VENVS)/$(BENCH_PYTHON)/.installed ## Benchmark the transform on python3.13 on maximal 6 MB batches of six item shapes (BENCH_ARGS="--repeats 9 --shapes numbers,mix"), then the state reduction (1,000,000 change lines, DuckDB vs plain Python)
+	@$(TRANSFORM_VENVS)/$(BENCH_PYTHON)/bin/python bench/transform_bench.py $(BENCH_ARGS)
 	@$(PY) bench/state_bench.py
 
 # ---------------------------------------------------------------------------------------------

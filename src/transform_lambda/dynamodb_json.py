@@ -4,17 +4,20 @@ Type mapping: S → string, N → number (see :func:`number`), B → base64 stri
 L → array, M → object, BOOL → true/false, NULL → null. Any other tag, a value of the wrong JSON
 type, or nesting deeper than DynamoDB allows raises :class:`DynamoDBJSONError`.
 
-This is the transform's hot path (70-200 typed values per change record): :func:`_map` and
-:func:`_list` unpack each value's one tag once and handle the common tags (S, N, M, L, BOOL, NULL)
-inline, with number()'s first cases (short integers and decimals) inlined too; the rare tags go
-through :func:`_value`. Every value is still fully validated. `make bench` measures it on six item
-shapes; a C version of this walk was measured and not adopted (docs/transform.md, Benchmark).
+This is the transform's hot path (70-200 typed values per change record). :func:`item` runs the
+compiled walk (``_dynamodb_json.c``, built by scripts/build_artifact.py and always in the artifact)
+when it is importable: it decides what DynamoDB writes and hands everything else to this module's
+Python walk, which stays the authority for every rule and error (:func:`python_item`). Without it
+(a source checkout that has not built it), the Python walk does all: :func:`_map` and :func:`_list`
+unpack each value's one tag once and handle the common tags inline, the rare tags go through
+:func:`_value`. `make bench` measures both on six item shapes (docs/transform.md, Benchmark).
 """
 
 from __future__ import annotations
 
 import binascii
 import re
+from types import ModuleType
 from typing import Any, Final
 
 # DynamoDB: "nested attributes up to 32 levels deep" (Developer Guide, Service quotas: Attributes).
@@ -38,12 +41,31 @@ _NOT_A_LIST_ELEMENT: Final = "list element must be an object with one type tag"
 PlainValue = Any  # None | bool | int | float | str | list[PlainValue] | dict[str, PlainValue]
 
 
+_compiled_walk: ModuleType | None
+try:
+    from transform_lambda import _dynamodb_json as _compiled_walk
+except ImportError:  # a source checkout without `make compiled-walk`: the Python walk does all
+    _compiled_walk = None
+
+# Which walk item() runs, for the transform's summary line: "compiled" or "python".
+WALK: Final = "python" if _compiled_walk is None else "compiled"
+
+
 class DynamoDBJSONError(ValueError):
     """The value is not DynamoDB JSON (unknown type tag, wrong value type, too deep, bad number)."""
 
 
 def item(attributes: object) -> dict[str, PlainValue]:
     """An item or key (attribute name → typed value) as a plain JSON object."""
+    if _compiled_walk is None:
+        return _map(attributes, 0)
+    # The compiled walk calls back into the Python walk for all it does not decide itself.
+    plain: dict[str, PlainValue] = _compiled_walk.item(attributes, python_item, number, _binary)
+    return plain
+
+
+def python_item(attributes: object) -> dict[str, PlainValue]:
+    """:func:`item` by the Python walk alone: the reference the compiled walk must answer alike."""
     return _map(attributes, 0)
 
 
@@ -132,6 +154,8 @@ def strict_base64_bytes(text: str) -> bytes:
     multiple of 4, padding only to complete the last group; ``binascii.Error`` otherwise. The same
     answer on every Python version: ``a2b_base64(strict_mode=True)`` accepts padding after a
     complete group (``"AAAA="``) on 3.11 and 3.12 and rejects it on 3.13 (the Lambda runtime)."""
+    if not text.isascii():  # a2b_base64 would raise a plain ValueError for these
+        raise binascii.Error("non-ASCII character in base64")
     raw = binascii.a2b_base64(text, strict_mode=True)
     # Padding is only ever "=" or "==" closing a group of 4: no "=" in third-last place.
     if text[-1:] == "=" and (len(text) % 4 or text[-3] == "="):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from transform_lambda import _json
+from transform_lambda import _json, dynamodb_json
 from transform_lambda.config import get_config
 from transform_lambda.events import FirehoseEvent
 from transform_lambda.structured_log import embedded_metrics, get_logger
@@ -76,6 +76,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 "invocation_id": firehose_event.invocation_id,
                 "response_bytes": outcome.response_bytes,
                 "json_library": _json.JSON_LIBRARY,
+                "dynamodb_json_walk": dynamodb_json.WALK,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 **metrics,
             }

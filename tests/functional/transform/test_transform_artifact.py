@@ -1,4 +1,5 @@
-"""The artifact: reproducible, runtime files only, small, and importable in a fresh interpreter."""
+"""The artifact: reproducible (from any checkout), runtime files only, small, the compiled walk
+for the right architecture, and importable in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -20,13 +21,21 @@ WHEEL_CACHE = ROOT / "build" / "wheels"  # shared with `make package`: PyPI is a
 _SMOKE = """
 import json, sys
 sys.path.insert(0, sys.argv[2])  # /var/task on Lambda
-from transform_lambda import _json
+from transform_lambda import _json, dynamodb_json
 from transform_lambda.handler import lambda_handler
 event = json.load(open(sys.argv[1]))
 response = lambda_handler(event, None)
 assert [r["result"] for r in response["records"]] == ["Ok"] * 4, response
-print(_json.JSON_LIBRARY)
+print(_json.JSON_LIBRARY, dynamodb_json.WALK)
 """
+COMPILED_WALK = "transform_lambda/_dynamodb_json.abi3.so"
+# ELF e_machine of each Lambda architecture (System V ABI): EM_X86_64 and EM_AARCH64.
+ELF_MACHINES = {"x86_64": 62, "arm64": 183}
+
+
+def _elf_machine(binary: bytes) -> int:
+    assert binary[:4] == b"\x7fELF", "not an ELF file"
+    return int.from_bytes(binary[18:20], "little")
 
 
 def _build(arch: str, output: Path) -> bytes:
@@ -70,11 +79,36 @@ def test_artifact_holds_runtime_files_only(artifact: Path) -> None:
     ]
     assert "transform_lambda/handler.py" in names
     assert any(n.startswith("orjson/orjson.cpython-313-x86_64") for n in names)
+    assert not [n for n in names if n.endswith((".c", ".h"))]
+    with zipfile.ZipFile(artifact) as archive:
+        assert _elf_machine(archive.read(COMPILED_WALK)) == ELF_MACHINES["x86_64"]
 
 
-def test_arm64_artifact_bundles_the_aarch64_wheel(tmp_path: Path) -> None:
+def test_arm64_artifact_bundles_the_aarch64_wheel_and_walk(tmp_path: Path) -> None:
     with zipfile.ZipFile(_build_path(tmp_path, "arm64")) as archive:
-        assert any("aarch64" in n for n in archive.namelist())
+        assert any("orjson" in n and "aarch64" in n for n in archive.namelist())
+        assert _elf_machine(archive.read(COMPILED_WALK)) == ELF_MACHINES["arm64"]
+
+
+def test_builds_from_another_checkout_are_byte_identical(artifact: Path, tmp_path: Path) -> None:
+    # GIVEN the builder's inputs copied to another path, and empty zig caches
+    checkout = tmp_path / "elsewhere" / "checkout"
+    for part in ("src/transform_lambda", "scripts", "third_party"):
+        shutil.copytree(
+            ROOT / part, checkout / part, ignore=shutil.ignore_patterns("*.so", "__pycache__")
+        )
+    shutil.copy(ROOT / "pyproject.toml", checkout)
+    env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(tmp_path / "zig-global"),
+               ZIG_LOCAL_CACHE_DIR=str(tmp_path / "zig-local"))  # fmt: skip
+    # WHEN the artifact is built there
+    completed = subprocess.run(  # noqa: S603
+        [sys.executable, str(checkout / "scripts" / "build_artifact.py"), "--arch", "x86_64",
+         "--output", str(tmp_path / "elsewhere.zip"), "--cache-dir", str(WHEEL_CACHE)],
+        capture_output=True, text=True, check=False, env=env, timeout=300,
+    )  # fmt: skip
+    # THEN its bytes are this checkout's: the compiled walk carries no path and no build cache
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "elsewhere.zip").read_bytes() == artifact.read_bytes()
 
 
 def _build_path(tmp_path: Path, arch: str) -> Path:
@@ -117,9 +151,9 @@ def test_artifact_runs_with_orjson_on_python_313(
         [python_313, "-I", "-S", "-c", _SMOKE, str(EVENT), str(task)],
         cwd=task, capture_output=True, text=True, check=False, env={"PATH": os.environ["PATH"]},
     )  # fmt: skip
-    # THEN it answers with the bundled orjson
+    # THEN it answers with the bundled orjson and the compiled walk
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines()[-1] == "orjson"
+    assert completed.stdout.splitlines()[-1] == "orjson compiled"
 
 
 def test_artifact_runs_without_orjson(artifact: Path, tmp_path: Path) -> None:
@@ -129,9 +163,10 @@ def test_artifact_runs_without_orjson(artifact: Path, tmp_path: Path) -> None:
         [sys.executable, "-I", "-S", "-c", _SMOKE, str(EVENT), str(task)],
         cwd=task, capture_output=True, text=True, check=False, env={"PATH": os.environ["PATH"]},
     )  # fmt: skip
-    # THEN it still answers, with the standard library's json
+    # THEN it still answers, with the standard library's json (and the compiled walk: abi3 serves
+    # this Python too)
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines()[-1] == "json"
+    assert completed.stdout.splitlines()[-1] == "json compiled"
 
 
 def test_unfetchable_wheel_fails_clearly(tmp_path: Path) -> None:

@@ -1,5 +1,8 @@
 """DynamoDB JSON → plain JSON: every type tag, the number rule, depth and size limits, and
-agreement with a reference (boto3's TypeDeserializer + the number rule) on every benchmark shape."""
+agreement with a reference (boto3's TypeDeserializer + the number rule) on every benchmark shape.
+
+Every test runs once with each walk behind ``item`` (the ``walk`` fixture): the compiled one and the
+Python one."""
 
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from transform_lambda.dynamodb_json import (
 
 sys.path.insert(0, str(Path(__file__).parents[3] / "bench"))
 from change_batch import MIX, SHAPES, maximal_event
+
+pytestmark = pytest.mark.usefixtures("walk")
 
 
 @pytest.mark.parametrize(
@@ -121,6 +126,8 @@ def test_huge_exponent_does_not_build_a_huge_integer() -> None:
         {"B": "AAAA=="},
         {"B": "AAAA===="},
         {"B": "AA="},
+        {"B": "\x80AA="},  # non-ASCII: a2b_base64 alone raises a plain ValueError
+        {"BS": ["AAEC", "AAé="]},
         {"BS": ["AAEC", "AwQ=="]},
         {"L": {"S": "x"}},
         {"L": ["bare string"]},
@@ -237,11 +244,14 @@ def test_random_values_round_trip_to_plain_json(pair: tuple[Any, Any]) -> None:
     typed, expected = pair
     # WHEN converted THEN the plain JSON value is the same value, numbers without lost digits
     assert _same(value(typed), expected)
+    assert _same(item({"attr": typed})["attr"], expected)
 
 
 @given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
 def test_every_int64_stays_an_exact_integer(integer: int) -> None:
     assert number(str(integer)) == integer
+    plain = item({"n": {"N": str(integer)}, "ns": {"NS": [str(integer)]}})
+    assert (type(plain["n"]), plain["n"], plain["ns"]) == (int, integer, [integer])
 
 
 @given(_decimals)
@@ -284,6 +294,10 @@ def test_plain_decimals_follow_the_rule_exactly(text: str) -> None:
     # WHEN converted THEN the result is exactly what the rule says: same value and same JSON type
     result, expected = number(text), _number_by_the_rule(text)
     assert (type(result), result) == (type(expected), expected)
+    # AND alike in a map, a list and a number set
+    plain = item({"n": {"N": text}, "l": {"L": [{"N": text}]}, "ns": {"NS": [text]}})
+    for result in (plain["n"], plain["l"][0], plain["ns"][0]):
+        assert (type(result), result) == (type(expected), expected)
 
 
 def test_attribute_names_equal_to_type_tags_are_names() -> None:

@@ -344,3 +344,16 @@ def test_arbitrary_data_never_raises_and_keeps_the_contract(datas: list[str]) ->
         if wire["result"] == "ProcessingFailed":
             assert wire["data"] == data
     assert outcome.response_bytes == len(json.dumps(outcome.response()))
+
+
+def test_record_data_with_non_ascii_text_is_not_base64(load_event: LoadEvent) -> None:
+    # GIVEN a record whose data is text with a non-ASCII character (a2b_base64 alone raises a plain
+    # ValueError for it, which would have made it an internal error)
+    event = load_event("firehose_changes.json")
+    record = dict(event["records"][0], data="é" + event["records"][0]["data"][1:])
+    # WHEN transformed
+    outcome = transform_batch(FirehoseEvent({**event, "records": [record]}), Config())
+    # THEN it is answered not_base64 with its original data
+    assert [(a.result, a.reason, a.data) for a in outcome.answers] == [
+        ("ProcessingFailed", "not_base64", record["data"])
+    ]
