@@ -156,6 +156,41 @@ def test_artifact_runs_with_orjson_on_python_313(
     assert completed.stdout.splitlines()[-1] == "orjson compiled"
 
 
+@pytest.fixture(scope="module")
+def arm64_python() -> str:
+    """An arm64 CPython 3.13 command (Lambda's default architecture), named by ARM64_PYTHON."""
+    command = os.environ.get("ARM64_PYTHON")
+    if not command:
+        pytest.skip(
+            "ARM64_PYTHON is unset: name an arm64 CPython 3.13 command, e.g. the qemu-emulated one"
+            " `.ci/arm64-python` builds and prints, or (with Docker) a wrapper running"
+            " public.ecr.aws/lambda/python:3.13 for linux/arm64 with the paths it is given mounted"
+        )
+    return command
+
+
+def test_arm64_artifact_runs_on_arm64_python_313(tmp_path: Path, arm64_python: str) -> None:
+    # GIVEN the arm64 artifact unpacked as Lambda does, and an interpreter that is aarch64 3.13
+    task = _extract(_build_path(tmp_path, "arm64"), tmp_path / "task", keep_orjson=True)
+    check = "import platform, sys; print(platform.machine(), '%d.%d' % sys.version_info[:2])"
+    interpreter = subprocess.run(  # noqa: S603
+        [arm64_python, "-I", "-S", "-c", check],
+        capture_output=True, text=True, check=False, env={"PATH": os.environ["PATH"]}, timeout=600,
+    )  # fmt: skip
+    assert interpreter.returncode == 0, interpreter.stderr
+    assert interpreter.stdout.split() == ["aarch64", "3.13"], f"ARM64_PYTHON={arm64_python}"
+    # WHEN it runs the handler (emulated on other machines: slow, hence the timeout)
+    completed = subprocess.run(  # noqa: S603
+        [arm64_python, "-I", "-S", "-c", _SMOKE, str(EVENT), str(task)],
+        cwd=task, capture_output=True, text=True, check=False, env={"PATH": os.environ["PATH"]},
+        timeout=600,
+    )  # fmt: skip
+    # THEN it answers with the bundled aarch64 orjson and the aarch64 compiled walk (an x86_64
+    # interpreter could load neither)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[-1] == "orjson compiled"
+
+
 def test_artifact_runs_without_orjson(artifact: Path, tmp_path: Path) -> None:
     # GIVEN the artifact without orjson WHEN run by an interpreter without site-packages
     task = _extract(artifact, tmp_path / "task", keep_orjson=False)
