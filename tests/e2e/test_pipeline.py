@@ -348,7 +348,7 @@ def test_bad_record_is_flagged_not_lost(
     payload = archive_run.bad_payload
     # GIVEN a record on the change stream that is not a DynamoDB change record
     # WHEN the transform sees it (invoked directly, as Firehose does)
-    result = _invoke_transform(stack, payload)
+    result, _ = _invoke_transform(stack, payload)
     # THEN it is flagged ProcessingFailed with its original bytes, not dropped
     assert result["result"] == "ProcessingFailed", result
     assert base64.b64decode(result["data"]) == payload
@@ -366,7 +366,53 @@ def test_bad_record_is_flagged_not_lost(
         assert base64.b64decode(found[0].record["rawData"]) == payload
 
 
-def _invoke_transform(stack: Stack, payload: bytes) -> dict[str, Any]:
+def test_the_function_runs_the_artifacts_compiled_walk(stack: Stack) -> None:
+    # GIVEN a change record with values of every type, as the deployed function receives it
+    change = {
+        "eventID": str(uuid.uuid4()),
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "recordFormat": "application/json",
+        "tableName": stack.table_name,
+        "awsRegion": stack.region,
+        "dynamodb": {
+            "ApproximateCreationDateTime": int(time.time() * 1000),
+            "Keys": {stack.table_hash_key: {"S": "walk"}},
+            "NewImage": {
+                stack.table_hash_key: {"S": "walk"},
+                "amount": {"N": "523.45"},
+                "big": {"N": "123456789012345678901234567890"},
+                "tags": {"SS": ["a", "b"]},
+                "blob": {"B": "AAEC"},
+                "nested": {"M": {"list": {"L": [{"BOOL": True}, {"NULL": True}, {"N": "-7"}]}}},
+            },
+            "SizeBytes": 64,
+        },
+    }
+    # WHEN the function transforms it
+    result, log_tail = _invoke_transform(stack, json.dumps(change).encode())
+    # THEN the archive line has the plain values
+    assert result["result"] == "Ok", result
+    line = json.loads(base64.b64decode(result["data"]))
+    assert line["new_image"] == {
+        stack.table_hash_key: "walk",
+        "amount": 523.45,
+        "big": "123456789012345678901234567890",
+        "tags": ["a", "b"],
+        "blob": "AAEC",
+        "nested": {"list": [True, None, -7]},
+    }
+    # AND the artifact's compiled walk and orjson did the work (its summary line says so)
+    summaries = [json.loads(text) for text in log_tail.splitlines() if "transform summary" in text]
+    assert summaries, log_tail
+    assert (summaries[-1]["dynamodb_json_walk"], summaries[-1]["json_library"]) == (
+        "compiled",
+        "orjson",
+    )
+
+
+def _invoke_transform(stack: Stack, payload: bytes) -> tuple[dict[str, Any], str]:
+    """The function's answer to one Firehose record, and its log's tail (Lambda's last 4 KB)."""
     now_ms = int(time.time() * 1000)
     event = {
         "invocationId": str(uuid.uuid4()),
@@ -390,10 +436,12 @@ def _invoke_transform(stack: Stack, payload: bytes) -> dict[str, Any]:
         ],
     }
     response = client("lambda").invoke(
-        FunctionName=stack.transform_function_name, Payload=json.dumps(event).encode()
+        FunctionName=stack.transform_function_name,
+        Payload=json.dumps(event).encode(),
+        LogType="Tail",
     )
     body = json.loads(response["Payload"].read())
     assert "FunctionError" not in response, body
     (record,) = body["records"]
     assert record["recordId"] == event["records"][0]["recordId"]
-    return dict(record)
+    return dict(record), base64.b64decode(response.get("LogResult", "")).decode()
