@@ -6,8 +6,9 @@
  *
  * A strict subset of the Python walk, which stays the authority: this walk decides S, N, M, L,
  * BOOL, NULL, SS and NS itself, including the number rule for plain decimals (int64 bounds, at
- * most 15 digits, the shortest-repr comparison, text beyond 17 significant digits); B and BS go
- * through the Python base64 check, other number forms through the Python number(). On anything
+ * most 15 digits, the shortest-repr comparison, text beyond 17 significant digits) and B / BS
+ * values in canonical base64; other number forms go through the Python number(), other base64
+ * texts through the Python base64 check. On anything
  * else (a bad value, an unknown tag, nesting too deep) it gives up and the Python walk redoes the
  * whole item, so every error and its message is the Python walk's own.
  *
@@ -93,6 +94,33 @@ static PyObject *number(PyObject *text, const Fallbacks *python) {
     return same ? PyFloat_FromDouble(value) : call_python(python->number, text);
 }
 
+/* The standard base64 alphabet, as a table: B values run to 400 KB, so a lookup per character
+ * (not a chain of comparisons) keeps the check as fast as binascii's decoder (`make bench`, large). */
+static const unsigned char BASE64_LETTER[256] = {
+    ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['+'] = 1, ['/'] = 1,
+};
+
+static int is_base64_letter(char c) { return BASE64_LETTER[(unsigned char)c]; }
+
+/* A B value or BS member as an encoder writes it: whole groups of 4 of the standard alphabet, "="
+ * only to close the last group. Anything else (which the Python check may still accept, or reject
+ * with its own message) goes to the Python base64 check. */
+static PyObject *binary(PyObject *text, const Fallbacks *python) {
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
+    if (s == NULL) return NULL;
+    int canonical = n % 4 == 0;
+    unsigned char letters = 1;
+    for (Py_ssize_t i = 0; i < n - 2; i++) letters &= BASE64_LETTER[(unsigned char)s[i]];
+    canonical = canonical && letters;
+    if (canonical && n >= 4) {
+        char third = s[n - 2], fourth = s[n - 1];
+        canonical = (is_base64_letter(third) && (is_base64_letter(fourth) || fourth == '=')) ||
+                    (third == '=' && fourth == '=');
+    }
+    return canonical ? Py_NewRef(text) : call_python(python->binary, text);
+}
+
 static PyObject *walk_map(PyObject *attributes, int depth, const Fallbacks *python) {
     if (!Py_IS_TYPE(attributes, &PyDict_Type)) return GIVE_UP;
     PyObject *plain = PyDict_New();
@@ -128,7 +156,7 @@ static PyObject *walk_list(PyObject *values, int depth, const Fallbacks *python)
 
 /* A set's members (a non-empty array of strings), each through convert, or as they are. */
 static PyObject *walk_set(PyObject *members, PyObject *(*convert)(PyObject *, const Fallbacks *),
-                          PyObject *python_convert, const Fallbacks *python) {
+                          const Fallbacks *python) {
     if (!Py_IS_TYPE(members, &PyList_Type)) return GIVE_UP;
     Py_ssize_t n = PyList_Size(members);
     if (n == 0) return GIVE_UP; /* DynamoDB never writes an empty set */
@@ -140,9 +168,7 @@ static PyObject *walk_set(PyObject *members, PyObject *(*convert)(PyObject *, co
             Py_DECREF(plain);
             return GIVE_UP;
         }
-        if (convert != NULL) value = convert(member, python);
-        else if (python_convert != NULL) value = call_python(python_convert, member);
-        else value = Py_NewRef(member);
+        value = convert != NULL ? convert(member, python) : Py_NewRef(member);
         if (value == NULL) {
             Py_DECREF(plain);
             return NULL;
@@ -171,13 +197,13 @@ static PyObject *walk_value(PyObject *typed, int depth, const Fallbacks *python)
             return depth < MAX_NESTING_DEPTH && Py_IS_TYPE(raw, &PyList_Type)
                        ? walk_list(raw, depth + 1, python)
                        : GIVE_UP;
-        if (t[0] == 'B') return is_text ? call_python(python->binary, raw) : GIVE_UP;
+        if (t[0] == 'B') return is_text ? binary(raw, python) : GIVE_UP;
         return GIVE_UP;
     case 2:
         if (t[1] != 'S') return GIVE_UP;
-        if (t[0] == 'S') return walk_set(raw, NULL, NULL, python);
-        if (t[0] == 'N') return walk_set(raw, number, NULL, python);
-        if (t[0] == 'B') return walk_set(raw, NULL, python->binary, python);
+        if (t[0] == 'S') return walk_set(raw, NULL, python);
+        if (t[0] == 'N') return walk_set(raw, number, python);
+        if (t[0] == 'B') return walk_set(raw, binary, python);
         return GIVE_UP;
     case 4:
         if (memcmp(t, "BOOL", 4) == 0)

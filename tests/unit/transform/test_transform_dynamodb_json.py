@@ -81,6 +81,8 @@ def test_each_type_tag_maps_to_plain_json(typed: dict[str, Any], plain: object) 
         ),
         ("0.12345678901234567890", "0.12345678901234567890"),  # 20 digits: kept as text
         ("1.0000000000000002", 1.0000000000000002),  # 17 digits that a double holds
+        ("0.1000000000000001", 0.1000000000000001),  # 16 digits that a double holds
+        ("9.907439150008064", "9.907439150008064"),  # 16 digits that no double holds
     ],
 )
 def test_number_rule(text: str, expected: object) -> None:
@@ -88,6 +90,9 @@ def test_number_rule(text: str, expected: object) -> None:
     result = number(text)
     assert result == expected
     assert type(result) is type(expected)
+    # AND alike as an attribute
+    result = item({"n": {"N": text}})["n"]
+    assert (type(result), result) == (type(expected), expected)
 
 
 @pytest.mark.parametrize(
