@@ -95,7 +95,8 @@ static PyObject *number(PyObject *text, const Fallbacks *python) {
 }
 
 /* The standard base64 alphabet, as a table: B values run to 400 KB, so a lookup per character
- * (not a chain of comparisons) keeps the check as fast as binascii's decoder (`make bench`, large). */
+ * (not a chain of comparisons) keeps the check as fast as binascii's decoder (`make bench`, large).
+ * Range designators are a GNU C extension, which zig's clang accepts. */
 static const unsigned char BASE64_LETTER[256] = {
     ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['+'] = 1, ['/'] = 1,
 };
