@@ -136,6 +136,13 @@ def compile_walk_for_this_machine() -> Path:
     """The compiled walk next to its source, for this machine's Pythons (tests, `make bench`)."""
     machine = {"arm64": "aarch64", "amd64": "x86_64"}.get(platform.machine().lower())
     machine = machine or platform.machine().lower()
+    if sys.platform == "win32":
+        # An extension for Windows links against python3.lib, which zig does not have: the artifact
+        # (Linux) builds on Windows as anywhere, the in-place build for local tests does not.
+        raise BuildError(
+            "the compiled walk is built in place on Linux and macOS only; on Windows, run the "
+            "tests in WSL (`make package` works here as anywhere)"
+        )
     if sys.platform == "darwin":
         # An extension module resolves the interpreter's symbols when it is loaded.
         target, flags = f"{machine}-macos", ("-Wl,-undefined,dynamic_lookup",)
