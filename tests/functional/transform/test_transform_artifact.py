@@ -217,3 +217,18 @@ def test_unfetchable_wheel_fails_clearly(tmp_path: Path) -> None:
     assert completed.returncode == 1
     assert "cannot fetch the orjson" in completed.stderr
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_missing_ziglang_fails_clearly(tmp_path: Path) -> None:
+    # GIVEN an interpreter that cannot see the pinned ziglang (no site-packages)
+    completed = subprocess.run(  # noqa: S603
+        [sys.executable, "-S", str(BUILDER), "--arch", "arm64", "--output", str(tmp_path / "a.zip"),
+         "--cache-dir", str(WHEEL_CACHE)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    # THEN the build stops with one line saying what to install, and writes no artifact
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("error: the compiled walk is built with ziglang ")
+    assert "pip install ziglang==" in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "a.zip").exists()
