@@ -26,6 +26,7 @@ __all__ = [
     "ArchiveObject",
     "ArchiveTimeoutError",
     "ArchivedRecord",
+    "LineProblem",
     "collect_changes",
     "decode_body",
     "list_objects",
@@ -51,6 +52,22 @@ class ArchiveFormatError(ArchiveError):
 
 class ArchiveTimeoutError(ArchiveError):
     """collect_changes gave up waiting; the message says what it saw."""
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A line of an archive or error object (or, with ``line`` None, the whole object) and what
+    is wrong with it: unreadable, a bad archive line, or a record redrive left behind."""
+
+    key: str
+    line: int | None
+    reason: str
+
+    def where(self) -> str:
+        return self.key if self.line is None else f"{self.key} line {self.line}"
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.reason}"
 
 
 @dataclass(frozen=True)

@@ -703,7 +703,7 @@ def redrive_command(
             report=report,
         )
     for left in sorted(report.leftovers, key=lambda left: (left.key, left.line or 0)):
-        click.echo(f"redrive: not re-driven: {left.where()}: {left.reason}", err=True)
+        click.echo(f"redrive: not re-driven: {left}", err=True)
     where = f"s3://{stack.archive_bucket_name}/{stack.error_prefix}"
     click.echo(f"redrive of {where}: {report.summary(dry_run=dry_run)}")
     if report.leftovers:

@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
-from change_archive.archive import ArchiveFormatError, ArchiveObject, decode_body, list_objects
+from change_archive.archive import (
+    ArchiveFormatError,
+    ArchiveObject,
+    LineProblem,
+    decode_body,
+    list_objects,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -41,7 +47,6 @@ __all__ = [
     "ErrorObject",
     "FailedRecord",
     "FailureReport",
-    "Malformed",
     "ManifestError",
     "TimeWindow",
     "error_objects",
@@ -99,18 +104,6 @@ class FailedRecord:
 
 
 @dataclass(frozen=True)
-class Malformed:
-    """A line (or a whole object, ``line`` None) that cannot be read; it stays where it is."""
-
-    key: str
-    line: int | None
-    reason: str
-
-    def where(self) -> str:
-        return self.key if self.line is None else f"{self.key} line {self.line}"
-
-
-@dataclass(frozen=True)
 class TimeWindow:
     """Arrival times to select: ``since`` (inclusive) to ``until`` (exclusive); None is open."""
 
@@ -147,21 +140,22 @@ def _error_object(obj: ArchiveObject, error_prefix: str) -> ErrorObject:
 
 def read_error_object(
     s3: S3Client, bucket: str, obj: ErrorObject
-) -> tuple[list[FailedRecord], list[Malformed]]:
+) -> tuple[list[FailedRecord], list[LineProblem]]:
     """One error object's records and unreadable lines (GZIP or plain)."""
     body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
     try:
         text = decode_body(body, source=obj.key)
     except ArchiveFormatError as error:
-        return [], [Malformed(obj.key, None, str(error).removeprefix(f"{obj.key}: "))]
+        return [], [LineProblem(obj.key, None, str(error).removeprefix(f"{obj.key}: "))]
     return parse_error_lines(text, obj)
 
 
-def parse_error_lines(text: str, obj: ErrorObject) -> tuple[list[FailedRecord], list[Malformed]]:
+def parse_error_lines(text: str, obj: ErrorObject) -> tuple[list[FailedRecord], list[LineProblem]]:
     """The records of an error object's text, one JSON object per line; blank lines are skipped
-    (they hold nothing), every other unreadable line is returned as :class:`Malformed`."""
+    (they hold nothing), every other unreadable line is returned as a :class:`LineProblem` (it
+    stays where it is)."""
     records: list[FailedRecord] = []
-    malformed: list[Malformed] = []
+    malformed: list[LineProblem] = []
     # "\n" only: a JSON string may hold U+2028 and other characters str.splitlines() splits at.
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -170,7 +164,7 @@ def parse_error_lines(text: str, obj: ErrorObject) -> tuple[list[FailedRecord], 
         if isinstance(outcome, FailedRecord):
             records.append(outcome)
         else:
-            malformed.append(Malformed(obj.key, number, outcome))
+            malformed.append(LineProblem(obj.key, number, outcome))
     return records, malformed
 
 
@@ -280,7 +274,7 @@ class FailureReport:
     first_arrival: datetime | None = None
     last_arrival: datetime | None = None
     samples: list[FailedRecord] = field(default_factory=list)
-    malformed: list[Malformed] = field(default_factory=list)
+    malformed: list[LineProblem] = field(default_factory=list)
     sample_size: int = 5
 
     def add(self, record: FailedRecord, *, redriven: bool = False) -> None:
@@ -354,7 +348,7 @@ class FailureReport:
             lines += [f"  {r.key} line {r.line} [{r.error_code}] {r.text()}" for r in self.samples]
         if self.malformed:
             lines.append(f"{len(self.malformed)} unreadable line(s), left in place:")
-            lines += [f"  {m.where()}: {m.reason}" for m in self.malformed]
+            lines += [f"  {m}" for m in self.malformed]
         return lines
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
-from change_archive.archive import GZIP_MAGIC, ArchiveError, list_objects
+from change_archive.archive import GZIP_MAGIC, ArchiveError, LineProblem, list_objects
 from change_archive.progress import progress_bar
 from change_archive.query_sql import read_sql, view_sql
 from transform_lambda.events import (
@@ -221,26 +221,13 @@ def download_archive(
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BadLine:
-    """A line (or, with ``line`` None, a whole object) that cannot be read."""
-
-    key: str
-    line: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = self.key if self.line is None else f"{self.key} line {self.line}"
-        return f"{where}: {self.reason}"
-
-
 @dataclass
 class LoadReport:
     """What was read."""
 
     objects: int = 0
     lines: int = 0
-    bad: list[BadLine] = field(default_factory=list)
+    bad: list[LineProblem] = field(default_factory=list)
     bad_count: int = 0
 
 
@@ -290,19 +277,19 @@ def line_problem(line: bytes) -> str | None:
     return next((reason for ok, reason in checks if not ok), None)
 
 
-def object_problems(file: ArchiveFile) -> list[BadLine]:
+def object_problems(file: ArchiveFile) -> list[LineProblem]:
     """Every bad line of one object (or the object itself when it cannot be decompressed)."""
     try:
         raw = file.path.read_bytes()
         data = gzip.decompress(raw) if file.compressed else raw
     except (OSError, EOFError, zlib.error) as error:
-        return [BadLine(file.key, None, f"cannot be read: {error}")]
+        return [LineProblem(file.key, None, f"cannot be read: {error}")]
     problems = []
     for number, line in enumerate(data.splitlines(), start=1):
         if line.strip():
             reason = line_problem(line)
             if reason is not None:
-                problems.append(BadLine(file.key, number, reason))
+                problems.append(LineProblem(file.key, number, reason))
     return problems
 
 
@@ -377,7 +364,9 @@ class ChangeArchive:
         bad = list(unreadable)
         for filename, count in flagged:
             problems = object_problems(by_path[filename])
-            bad.extend(problems or [BadLine(by_path[filename].key, None, f"{count} bad line(s)")])
+            bad.extend(
+                problems or [LineProblem(by_path[filename].key, None, f"{count} bad line(s)")]
+            )
         for problem in bad:
             warn(f"bad archive line: {problem}")
         bad_lines = sum(count for _, count in flagged)
@@ -397,10 +386,10 @@ class ChangeArchive:
         self._create_views()
         return self.report
 
-    def _insert(self, files: Sequence[ArchiveFile]) -> tuple[int, list[BadLine]]:
+    def _insert(self, files: Sequence[ArchiveFile]) -> tuple[int, list[LineProblem]]:
         """Insert every line of every readable object; return (lines, the unreadable objects)."""
         total = 0
-        unreadable: list[BadLine] = []
+        unreadable: list[LineProblem] = []
         for compressed in (True, False):
             paths = [str(file.path) for file in files if file.compressed is compressed]
             if not paths:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from change_archive.archive import LineProblem
 from change_archive.change_stream import (
     MAX_BYTES_PER_RECORD,
     ChangeStreamSender,
@@ -40,7 +41,6 @@ from change_archive.change_stream import (
 from change_archive.failures import (
     ErrorObject,
     FailedRecord,
-    Malformed,
     TimeWindow,
     manifest_key,
     read_error_object,
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 __all__ = [
-    "Leftover",
     "RedriveOptions",
     "RedriveReport",
     "change_keys",
@@ -74,18 +73,6 @@ class RedriveOptions:
     again: bool = False
 
 
-@dataclass(frozen=True)
-class Leftover:
-    """A record that was not re-driven, where it is, and why."""
-
-    key: str
-    line: int | None
-    reason: str
-
-    def where(self) -> str:
-        return self.key if self.line is None else f"{self.key} line {self.line}"
-
-
 @dataclass
 class RedriveReport:
     """What a run did; ``leftovers`` are listed to the operator and make the exit status 1."""
@@ -95,7 +82,7 @@ class RedriveReport:
     sent: int = 0
     already_sent: int = 0
     retried: int = 0
-    leftovers: list[Leftover] = field(default_factory=list)
+    leftovers: list[LineProblem] = field(default_factory=list)
 
     def summary(self, *, dry_run: bool = False) -> str:
         sent = f"would send {self.sent}" if dry_run else f"sent {self.sent}"
@@ -198,7 +185,7 @@ class _ObjectRun:
             record = batch[index].record
             self.failed.append({"line": record.line, "error": error})
             report.leftovers.append(
-                Leftover(
+                LineProblem(
                     record.key,
                     record.line,
                     f"still reported failed after {sender.policy.max_attempts} puts ({error});"
@@ -268,7 +255,7 @@ class _Redrive:
                 continue
             outgoing = _outgoing(record)
             if isinstance(outgoing, str):
-                report.leftovers.append(Leftover(record.key, record.line, outgoing))
+                report.leftovers.append(LineProblem(record.key, record.line, outgoing))
             else:
                 run.to_send.append(outgoing)
         if options.dry_run:
@@ -289,8 +276,8 @@ class _Redrive:
                 )
 
 
-def _unreadable(item: Malformed) -> Leftover:
-    return Leftover(item.key, item.line, f"unreadable: {item.reason}")
+def _unreadable(item: LineProblem) -> LineProblem:
+    return LineProblem(item.key, item.line, f"unreadable: {item.reason}")
 
 
 def _outgoing(record: FailedRecord) -> _Outgoing | str:

@@ -12,9 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from change_archive.archive import LineProblem
 from change_archive.failures import (
     ErrorObject,
-    Malformed,
     TimeWindow,
     error_objects,
     parse_error_lines,
@@ -121,7 +121,7 @@ def test_gzip_and_plain_objects_read_the_same(s3: Any, compressed: bool) -> None
 
     # THEN both give one record and one malformed line
     assert [r.data for r in records] == [change_record("a")]
-    assert malformed == [Malformed(key, 2, malformed[0].reason)]
+    assert malformed == [LineProblem(key, 2, malformed[0].reason)]
 
 
 def test_an_object_that_is_not_valid_gzip_is_reported_whole(s3: Any) -> None:
