@@ -273,20 +273,8 @@ def test_a_policy_without_attempts_is_refused() -> None:
         RetryPolicy(max_attempts=0)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_token_bucket_holds_the_rate_for_batches_larger_than_the_bucket() -> None:
+def test_token_bucket_holds_the_rate_for_batches_larger_than_the_bucket(clock: Any) -> None:
     # GIVEN 100 records/s and a fake clock
-    clock = FakeClock()
     bucket = TokenBucket(100, clock=clock, sleep=clock.sleep)
 
     # WHEN 20 batches of 500 records are taken back to back
@@ -297,8 +285,7 @@ def test_token_bucket_holds_the_rate_for_batches_larger_than_the_bucket() -> Non
     assert clock.now == pytest.approx(99.0)
 
 
-def test_token_bucket_does_not_wait_within_the_burst() -> None:
-    clock = FakeClock()
+def test_token_bucket_does_not_wait_within_the_burst(clock: Any) -> None:
     bucket = TokenBucket(50, clock=clock, sleep=clock.sleep)
     assert bucket.acquire(50) == 0
     assert bucket.acquire(1) == pytest.approx(0.02)
@@ -311,9 +298,8 @@ def test_token_bucket_refuses_a_rate_that_is_not_positive_and_finite(rate: float
         TokenBucket(rate)
 
 
-def test_the_rate_limit_counts_resent_records_too() -> None:
+def test_the_rate_limit_counts_resent_records_too(clock: Any) -> None:
     # GIVEN 100 records/s and a batch of 200 of which 100 are reported failed once
-    clock = FakeClock()
     kinesis = FlakyKinesis({f"r{n}".encode(): 1 for n in range(100)})
     sender = ChangeStreamSender(
         kinesis,

@@ -84,17 +84,6 @@ def test_an_item_without_its_key_attributes_is_refused() -> None:
         change_record({"pk": {"S": "a"}}, target=TARGET, created_at_us=1, event_id="e")
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def test_checkpoint_round_trips_binary_keys(tmp_path: Path) -> None:
     # GIVEN a checkpoint with three segments claimed: one done, one at a binary key, one new
     path = tmp_path / "cp.json"
@@ -136,9 +125,10 @@ def test_checkpoint_stays_small_with_a_million_segments(tmp_path: Path) -> None:
     assert len(Checkpoint.load(path, "orders", 1_000_000).open) == 10
 
 
-def test_checkpoint_writes_at_most_once_per_interval_and_on_flush(tmp_path: Path) -> None:
+def test_checkpoint_writes_at_most_once_per_interval_and_on_flush(
+    tmp_path: Path, clock: Any
+) -> None:
     # GIVEN a checkpoint with a 2-second interval and a fake clock
-    clock = FakeClock()
     path = tmp_path / "cp.json"
     checkpoint = Checkpoint(path, "orders", 2, interval=2.0, clock=clock)
     checkpoint.claim()
