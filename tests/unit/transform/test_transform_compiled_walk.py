@@ -10,7 +10,9 @@ import gc
 import itertools
 import sys
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,12 +28,11 @@ from change_batch import MIX, SHAPES, maximal_event
 TAGS = ["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"]
 
 
-@pytest.fixture(scope="module")
-def compiled() -> Any:
-    module = dynamodb_json._compiled_walk
-    if module is None:
-        pytest.fail("the compiled walk is not built: run `make compiled-walk` (make test does)")
-    return module
+def _images(shape: str, records: int) -> Iterator[dict[str, Any]]:
+    """Keys, NewImage and OldImage of the first ``records`` change records of the shape's batch."""
+    for record in maximal_event(shape=shape)["records"][:records]:
+        body = _json.loads(base64.b64decode(record["data"]))["dynamodb"]
+        yield from (body[image] for image in ("Keys", "NewImage", "OldImage") if image in body)
 
 
 def _outcome(walk: Any, attributes: object) -> tuple[str, object]:
@@ -43,17 +44,19 @@ def _outcome(walk: Any, attributes: object) -> tuple[str, object]:
     return "ok", _json.dumps_line(plain)
 
 
-def _compiled_item(compiled: Any) -> Any:
+def _compiled_item(compiled_walk: ModuleType) -> Any:
     def item(attributes: object) -> Any:
-        return compiled.item(attributes, python_item, dynamodb_json.number, dynamodb_json._binary)
+        return compiled_walk.item(
+            attributes, python_item, dynamodb_json.number, dynamodb_json._binary
+        )
 
     return item
 
 
-def test_item_runs_the_compiled_walk(compiled: Any) -> None:
+def test_item_runs_the_compiled_walk(compiled_walk: ModuleType) -> None:
     # GIVEN the built compiled walk WHEN dynamodb_json is imported THEN item() runs it
     assert dynamodb_json.WALK == "compiled"
-    assert compiled.__file__.endswith(".abi3.so")
+    assert compiled_walk.__file__.endswith(".abi3.so")
 
 
 # --- any input: the same answer ------------------------------------------------------------------
@@ -107,22 +110,26 @@ _items = st.dictionaries(st.text(max_size=4), _values, max_size=5)
 
 @settings(max_examples=1500)
 @given(_items)
-def test_any_item_gets_the_python_walks_answer(compiled: Any, attributes: dict[str, Any]) -> None:
+def test_any_item_gets_the_python_walks_answer(
+    compiled_walk: ModuleType, attributes: dict[str, Any]
+) -> None:
     # GIVEN any item, well-formed or not WHEN both walks convert it THEN the answers are identical
-    assert _outcome(_compiled_item(compiled), attributes) == _outcome(python_item, attributes)
+    assert _outcome(_compiled_item(compiled_walk), attributes) == _outcome(python_item, attributes)
 
 
 @settings(max_examples=1000)
 @given(st.lists(_number_texts, min_size=1, max_size=5))
-def test_any_number_text_gets_the_python_walks_answer(compiled: Any, texts: list[str]) -> None:
+def test_any_number_text_gets_the_python_walks_answer(
+    compiled_walk: ModuleType, texts: list[str]
+) -> None:
     # GIVEN number texts of every form (plain, exponent, signs, huge, non-ASCII, malformed)
     attributes = {f"n{i}": {"N": text} for i, text in enumerate(texts)}
     attributes |= {"ns": {"NS": texts}, "l": {"L": [{"N": text} for text in texts]}}
     # WHEN both walks convert them THEN the answers are identical
-    assert _outcome(_compiled_item(compiled), attributes) == _outcome(python_item, attributes)
+    assert _outcome(_compiled_item(compiled_walk), attributes) == _outcome(python_item, attributes)
 
 
-def test_every_short_base64_text_gets_the_python_walks_answer(compiled: Any) -> None:
+def test_every_short_base64_text_gets_the_python_walks_answer(compiled_walk: ModuleType) -> None:
     # GIVEN every text of up to 4 characters from letters, "+", "/", "=" and non-alphabet ones
     alphabet = "Az9+/=-"
     texts = [""] + [
@@ -134,53 +141,52 @@ def test_every_short_base64_text_gets_the_python_walks_answer(compiled: Any) -> 
     for text in texts:
         attributes = {"b": {"B": text}, "bs": {"BS": ["AAEC", text]}}
         # THEN the answers are identical
-        assert _outcome(_compiled_item(compiled), attributes) == _outcome(
+        assert _outcome(_compiled_item(compiled_walk), attributes) == _outcome(
             python_item, attributes
         ), text
 
 
 @given(st.lists(st.sampled_from(["M", "L"]), min_size=MAX_NESTING_DEPTH - 2, max_size=34))
-def test_nesting_limit_is_the_same(compiled: Any, containers: list[str]) -> None:
+def test_nesting_limit_is_the_same(compiled_walk: ModuleType, containers: list[str]) -> None:
     # GIVEN maps and lists nested around DynamoDB's 32 levels WHEN converted
     typed: Any = {"S": "leaf"}
     for container in containers:
         typed = {"M": {"child": typed}} if container == "M" else {"L": [typed]}
     # THEN both walks accept exactly the same depths
     attributes = {"top": typed}
-    assert _outcome(_compiled_item(compiled), attributes) == _outcome(python_item, attributes)
+    assert _outcome(_compiled_item(compiled_walk), attributes) == _outcome(python_item, attributes)
 
 
 @pytest.mark.parametrize("shape", [*SHAPES, MIX])
-def test_benchmark_shapes_get_the_python_walks_answer(compiled: Any, shape: str) -> None:
+def test_benchmark_shapes_get_the_python_walks_answer(
+    compiled_walk: ModuleType, shape: str
+) -> None:
     # GIVEN every image of a maximal batch of the shape WHEN both walks convert it THEN identical
-    event = maximal_event(shape=shape)
-    for record in event["records"][:300]:
-        change = _json.loads(base64.b64decode(record["data"]))
-        for image in ("Keys", "NewImage", "OldImage"):
-            if image in change["dynamodb"]:
-                attributes = change["dynamodb"][image]
-                assert _outcome(_compiled_item(compiled), attributes) == _outcome(
-                    python_item, attributes
-                )
+    for attributes in _images(shape, 300):
+        assert _outcome(_compiled_item(compiled_walk), attributes) == _outcome(
+            python_item, attributes
+        )
 
 
 # --- the contract with the Python code it calls --------------------------------------------------
 
 
-def test_a_value_error_of_the_python_code_hands_the_item_to_the_python_walk(compiled: Any) -> None:
+def test_a_value_error_of_the_python_code_hands_the_item_to_the_python_walk(
+    compiled_walk: ModuleType,
+) -> None:
     # GIVEN a number() that refuses everything off the C fast path with a ValueError
     def refusing(text: object) -> object:
         raise ValueError("refused")
 
     # WHEN an item needs it THEN the Python walk decides the whole item
     attributes = {"n": {"N": "1E+2"}, "s": {"S": "x"}}
-    assert compiled.item(attributes, python_item, refusing, dynamodb_json._binary) == {
+    assert compiled_walk.item(attributes, python_item, refusing, dynamodb_json._binary) == {
         "n": 100,
         "s": "x",
     }
 
 
-def test_other_errors_of_the_python_code_propagate(compiled: Any) -> None:
+def test_other_errors_of_the_python_code_propagate(compiled_walk: ModuleType) -> None:
     # GIVEN a base64 check that fails with something other than a ValueError
     def broken(text: object) -> object:
         raise RuntimeError("bug")
@@ -188,24 +194,19 @@ def test_other_errors_of_the_python_code_propagate(compiled: Any) -> None:
     # WHEN an item needs it (base64 the C check leaves to Python) THEN that error propagates (a bug
     # is not a bad record)
     with pytest.raises(RuntimeError, match="bug"):
-        compiled.item({"b": {"B": "AAAA="}}, python_item, dynamodb_json.number, broken)
+        compiled_walk.item({"b": {"B": "AAAA="}}, python_item, dynamodb_json.number, broken)
 
 
-def test_wrong_arguments_are_a_type_error(compiled: Any) -> None:
+def test_wrong_arguments_are_a_type_error(compiled_walk: ModuleType) -> None:
     with pytest.raises(TypeError, match="takes attributes"):
-        compiled.item({})
+        compiled_walk.item({})
 
 
-def test_repeated_walks_leak_nothing(compiled: Any) -> None:
+def test_repeated_walks_leak_nothing(compiled_walk: ModuleType) -> None:
     # GIVEN well-formed and faulty items of every shape
-    items: list[object] = []
-    for shape in [*SHAPES, MIX]:
-        for record in maximal_event(shape=shape)["records"][:20]:
-            change = _json.loads(base64.b64decode(record["data"]))
-            items.append(change["dynamodb"]["Keys"])
-            items.append(change["dynamodb"].get("NewImage") or {})
+    items: list[object] = [image for shape in [*SHAPES, MIX] for image in _images(shape, 20)]
     items += [{"a": {"Q": 1}}, {"a": {"N": "1E+999"}}, {"a": {"B": "AAAA="}}, {"a": {"L": [5]}}]
-    walk = _compiled_item(compiled)
+    walk = _compiled_item(compiled_walk)
 
     def run() -> None:
         for attributes in items:
