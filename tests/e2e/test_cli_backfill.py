@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,9 @@ import pytest
 from click.testing import CliRunner
 from latency import LATENCY_KEY
 from test_cli_verify import outputs_file
-from waits import SETTLE_SECONDS, archive_timeout, poll_interval
+from waits import settled_archive, wait_for_archive
 
-from change_archive.archive import ArchivedRecord, collect_changes
+from change_archive.archive import ArchivedRecord
 from change_archive.aws import client
 from change_archive.cli import pipeline
 from change_archive.demo_items import generated_items
@@ -105,24 +105,11 @@ def test_backfill_of_existing_items_arrives_exactly_once(
     def complete(matched: list[ArchivedRecord]) -> bool:
         return len(counts(matched)) >= 2 * items_count
 
-    timeout = archive_timeout(on_localstack, backfill=True)
-
-    def collect(done: Any, wait: float) -> list[ArchivedRecord]:
-        return collect_changes(
-            client("s3"),
-            stack.archive_bucket_name,
-            stack.archive_prefix,
-            match=ours,
-            done=done,
-            timeout=wait,
-            poll_interval=poll_interval(on_localstack),
-            since=started - timedelta(seconds=5),
-        )
-
-    collect(complete, timeout)
+    wait_for_archive(
+        stack, on_localstack, match=ours, done=complete, started=started, backfill=True
+    )
     archived_seconds = time.monotonic() - clock
-    time.sleep(SETTLE_SECONDS)
-    matched = collect(lambda _: True, 0)  # one full pass: late duplicates would show here
+    matched = settled_archive(stack, on_localstack, match=ours, started=started)
     seen = counts(matched)
     expected_keys = {str(item[stack.table_hash_key]["S"]) for item in items}
     for source in ("backfill", "stream"):

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import waits
 from click.testing import CliRunner, Result
 from test_cli_verify import outputs_file
 
-from change_archive.archive import ArchivedRecord, collect_changes
+from change_archive.archive import ArchivedRecord
 from change_archive.aws import client
 from change_archive.cli import pipeline
 from change_archive.failures import manifest_key
@@ -132,21 +131,9 @@ def test_redrive_delivers_error_records_to_the_archive_exactly_once(
     def complete(matched: list[ArchivedRecord]) -> bool:
         return len({m.record["event_id"] for m in matched}) >= 2 * RECORDS_PER_OBJECT
 
-    timeout = waits.archive_timeout(on_localstack, backfill=True)
-
-    def collect(done: Any, wait: float) -> list[ArchivedRecord]:
-        return collect_changes(
-            client("s3"),
-            stack.archive_bucket_name,
-            stack.archive_prefix,
-            match=ours,
-            done=done,
-            timeout=wait,
-            poll_interval=waits.poll_interval(on_localstack),
-            since=started - timedelta(seconds=5),
-        )
-
-    collect(complete, timeout)
+    waits.wait_for_archive(
+        stack, on_localstack, match=ours, done=complete, started=started, backfill=True
+    )
 
     # ... and `failures` counts them re-driven
     counted = json.loads(_invoke(outputs, "failures", "--json", "--since", "1h").stdout)["counts"]
@@ -158,8 +145,7 @@ def test_redrive_delivers_error_records_to_the_archive_exactly_once(
     # THEN nothing is sent, the same line is still listed, and no change arrived twice
     assert second.exit_code == 1, second.output
     assert f"sent 0, already sent {2 * RECORDS_PER_OBJECT}," in second.stdout
-    time.sleep(waits.SETTLE_SECONDS)
-    matched = collect(lambda _: True, 0)
+    matched = waits.settled_archive(stack, on_localstack, match=ours, started=started)
     seen = Counter(m.record["event_id"] for m in matched)
     assert set(seen) == {f"{run}-{n:03d}" for n in range(2 * RECORDS_PER_OBJECT)}
     assert set(seen.values()) == {1}, seen

@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
 from test_cli_verify import outputs_file
-from waits import archive_timeout, poll_interval
+from waits import wait_for_archive
 
-from change_archive.archive import collect_changes
 from change_archive.aws import client
 from change_archive.cli import pipeline
 from change_archive.stack import Stack
@@ -61,16 +60,12 @@ def test_state_equals_a_scan_after_a_run_of_changes(
                 dynamodb.delete_item(TableName=stack.table_name, Key=key(index))
             changes += 1
         time.sleep(1.1)
-    timeout = archive_timeout(on_localstack)
-    collect_changes(
-        client("s3"),
-        stack.archive_bucket_name,
-        stack.archive_prefix,
+    wait_for_archive(
+        stack,
+        on_localstack,
         match=lambda r: str((r.get("keys") or {}).get(stack.table_hash_key, "")).startswith(marker),
         done=lambda found: len({r.record.get("event_id") for r in found}) >= changes,
-        timeout=timeout,
-        poll_interval=poll_interval(on_localstack),
-        since=started - timedelta(seconds=5),
+        started=started,
     )
 
     # WHEN the operator asks for the state now (the archive may hold other tests' records; on

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
 from test_cli_verify import outputs_file
-from waits import archive_timeout, poll_interval
+from waits import wait_for_archive
 
-from change_archive.archive import collect_changes
 from change_archive.aws import client
 from change_archive.cli import pipeline
 from change_archive.stack import Stack
@@ -27,16 +26,12 @@ def test_tail_prints_a_change_that_landed(
         key[stack.table_range_key] = {"S": "tail"}
     started = datetime.now(UTC)
     client("dynamodb").put_item(TableName=stack.table_name, Item=key)
-    timeout = archive_timeout(on_localstack)
-    found = collect_changes(
-        client("s3"),
-        stack.archive_bucket_name,
-        stack.archive_prefix,
+    found = wait_for_archive(
+        stack,
+        on_localstack,
         match=lambda r: (r.get("keys") or {}).get(stack.table_hash_key) == marker,
         done=bool,
-        timeout=timeout,
-        poll_interval=poll_interval(on_localstack),
-        since=started - timedelta(seconds=5),
+        started=started,
     )
     outputs = str(outputs_file(stack, tmp_path))
 

@@ -20,7 +20,13 @@ from typing import Any
 
 import pytest
 from latency import LATENCY_KEY, summary
-from waits import AWS_POLL_INTERVAL, SETTLE_SECONDS, archive_timeout, poll_interval
+from waits import (
+    AWS_POLL_INTERVAL,
+    CLOCK_SKEW,
+    archive_timeout,
+    settled_archive,
+    wait_for_archive,
+)
 
 from change_archive import backfill, demo_items
 from change_archive.archive import (
@@ -130,10 +136,7 @@ def archive_run(stack: Stack, on_localstack: bool, request: pytest.FixtureReques
     client("kinesis").put_record(
         StreamName=stack.change_stream_name, Data=bad, PartitionKey=f"bad-{run_id}"
     )
-    timeout = archive_timeout(on_localstack)
-    s3 = client("s3")
     expected = Counter((c.event_name, json.dumps(c.keys, sort_keys=True)) for c in changes)
-    since = started - timedelta(seconds=5)  # S3 and local clocks may differ slightly
 
     def complete(matched: list[ArchivedRecord]) -> bool:
         seen = Counter(
@@ -143,24 +146,16 @@ def archive_run(stack: Stack, on_localstack: bool, request: pytest.FixtureReques
         bad_done = not on_localstack or any("e2e_bad_record" in m.record for m in matched)
         return changes_done and bad_done
 
-    def collect(done: Any, wait: float) -> list[ArchivedRecord]:
-        return collect_changes(
-            s3,
-            stack.archive_bucket_name,
-            stack.archive_prefix,
-            match=lambda record: _is_ours(record, stack, run_id),
-            done=done,
-            timeout=wait,
-            poll_interval=poll_interval(on_localstack),
-            since=since,
-        )
+    def ours(record: Mapping[str, Any]) -> bool:
+        return _is_ours(record, stack, run_id)
 
-    collect(complete, timeout)
-    time.sleep(SETTLE_SECONDS)
-    matched = collect(lambda _: True, 0)  # one full pass: late duplicates would show here
+    wait_for_archive(stack, on_localstack, match=ours, done=complete, started=started)
+    matched = settled_archive(stack, on_localstack, match=ours, started=started)
     bad_found = [m for m in matched if "e2e_bad_record" in m.record]
     if not on_localstack:
-        bad_found = _collect_error_records(stack, bad, since, timeout)
+        bad_found = _collect_error_records(
+            stack, bad, started - CLOCK_SKEW, archive_timeout(on_localstack)
+        )
     matched = [m for m in matched if "e2e_bad_record" not in m.record]
     _report_latency(request, changes, matched)
     return ArchiveRun(run_id, changes, matched, bad, bad_found, started)
