@@ -133,6 +133,11 @@ def _tags(value: Mapping[str, str] | None) -> dict[str, str]:
     return dict(value or {})
 
 
+def _tag_list(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
+    """Tags as the AWS APIs that take a list of them want them: ``[{"Key": k, "Value": v}]``."""
+    return [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+
+
 def _compact(params: Mapping[str, Any]) -> dict[str, Any]:
     """Drop None: an unset optional argument is left to AWS's default, as the provider does."""
     return {key: value for key, value in params.items() if value is not None}
@@ -263,7 +268,7 @@ def s3_bucket(a: Args, ctx: Context) -> Steps:
                 "put_bucket_tagging",
                 {
                     "Bucket": bucket,
-                    "Tagging": {"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
+                    "Tagging": {"TagSet": _tag_list(tags)},
                 },
             )
         )
@@ -404,7 +409,7 @@ def _lifecycle_filter(block: Args | None) -> dict[str, Any]:
                 }
             )
         )
-        tags.extend({"Key": k, "Value": v} for k, v in (both["tags"] or {}).items())
+        tags.extend(_tag_list(both["tags"]))
         return {"And": {**conditions, **({"Tags": tags} if tags else {})}}
     if tags:
         conditions["Tag"] = tags[0]
@@ -591,7 +596,7 @@ def dynamodb_table(a: Args, ctx: Context) -> Steps:
         )
     tags = _tags(a["tags"])
     if tags:
-        params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        params["Tags"] = _tag_list(tags)
     create: list[Call | Wait] = [
         Call("dynamodb", "create_table", params),
         Wait(
@@ -747,7 +752,7 @@ def iam_role(a: Args, ctx: Context) -> Steps:
             "Path": a["path"],
             "MaxSessionDuration": a["max_session_duration"],
             "PermissionsBoundary": a["permissions_boundary"],
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()] or None,
+            "Tags": _tag_list(tags) or None,
         }
     )
     force_detach = bool(a["force_detach_policies"])
@@ -925,7 +930,7 @@ def delivery_stream(a: Args, ctx: Context) -> Steps:
         params["DeliveryStreamType"] = "DirectPut"
     tags = _tags(a["tags"])
     if tags:
-        params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        params["Tags"] = _tag_list(tags)
     stream_name = source["kinesis_stream_arn"].rsplit("/", 1)[-1] if source is not None else None
 
     def delete(aws: Any) -> None:
@@ -1028,7 +1033,7 @@ def metric_alarm(a: Args, ctx: Context) -> Steps:
             "TreatMissingData": a["treat_missing_data"],
             "EvaluateLowSampleCountPercentile": a["evaluate_low_sample_count_percentiles"],
             "Metrics": [_metric_query(query) for query in a.blocks("metric_query")] or None,
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()] or None,
+            "Tags": _tag_list(tags) or None,
         }
     )
 
